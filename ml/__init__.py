@@ -1,0 +1,1 @@
+"""ML core of the credit-scoring platform: data, validation, training, evaluation, registry, drift."""

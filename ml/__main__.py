@@ -1,0 +1,7 @@
+"""Entry point: python -m ml."""
+
+import sys
+
+from ml.cli import main
+
+sys.exit(main())

@@ -1,0 +1,91 @@
+"""Configuration in one place: environment settings (pydantic-settings) and `params.yaml`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Environment variables shared by the CLI and the services (safe local defaults)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", protected_namespaces=())
+
+    mlflow_tracking_uri: str = "http://127.0.0.1:5000"
+    model_name: str = "credit-scoring"
+    model_alias: str = "champion"
+    experiment_name: str = "credit-scoring"
+    monitoring_experiment_name: str = "credit-scoring-monitoring"
+    params_path: Path = PROJECT_ROOT / "params.yaml"
+
+
+class DataParams(BaseModel):
+    rows: int = 50_000
+    seed: int = 42
+    target: str = "TARGET"
+    id_column: str | None = "SK_ID_CURR"
+
+
+class SplitParams(BaseModel):
+    valid_size: float = Field(0.15, gt=0, lt=0.5)
+    test_size: float = Field(0.15, gt=0, lt=0.5)
+    seed: int = 42
+
+
+class TrainParams(BaseModel):
+    num_boost_round: int = 2000
+    early_stopping_rounds: int = 50
+    lightgbm: dict[str, Any] = Field(default_factory=lambda: {"objective": "binary", "verbose": -1})
+
+
+class CostParams(BaseModel):
+    false_negative: float = 10.0
+    false_positive: float = 1.0
+
+
+class ValidationParams(BaseModel):
+    max_null_rate: float = 0.99
+    min_rows: int = 100
+
+
+class ReferenceParams(BaseModel):
+    rows: int = 50_000
+
+
+class GateParams(BaseModel):
+    min_auc: float = 0.70
+    max_auc_drop: float = 0.01
+
+
+class DriftParams(BaseModel):
+    threshold: float = 0.1
+
+
+class Params(BaseModel):
+    data: DataParams = DataParams()
+    split: SplitParams = SplitParams()
+    train: TrainParams = TrainParams()
+    cost: CostParams = CostParams()
+    validation: ValidationParams = ValidationParams()
+    reference: ReferenceParams = ReferenceParams()
+    gate: GateParams = GateParams()
+    drift: DriftParams = DriftParams()
+
+
+def load_params(path: str | Path | None = None) -> Params:
+    """Read `params.yaml` (missing keys take their defaults)."""
+    path = Path(path) if path else get_settings().params_path
+    raw = yaml.safe_load(path.read_text()) if path.exists() else {}
+    return Params.model_validate(raw or {})
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

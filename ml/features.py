@@ -1,0 +1,75 @@
+"""Feature engineering on the encoded raw matrix: one code path for training and serving.
+
+Each engineered feature is defined only when the columns it needs exist in the schema, so a CSV
+without Home Credit columns simply gets none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ml.domain import DAYS_EMPLOYED_PLACEHOLDER
+from ml.schema import FeatureSchema
+
+
+def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = a / b
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def _nanmean(*columns: np.ndarray) -> np.ndarray:
+    stacked = np.column_stack(columns)
+    counts = np.sum(~np.isnan(stacked), axis=1)
+    sums = np.nansum(stacked, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
+@dataclass(frozen=True)
+class Engineered:
+    name: str
+    inputs: tuple[str, ...]
+    compute: Callable[..., np.ndarray]
+
+
+ENGINEERED: tuple[Engineered, ...] = (
+    Engineered("CREDIT_ANNUITY_RATIO", ("AMT_CREDIT", "AMT_ANNUITY"), _ratio),
+    Engineered("CREDIT_GOODS_RATIO", ("AMT_CREDIT", "AMT_GOODS_PRICE"), _ratio),
+    Engineered("CREDIT_INCOME_RATIO", ("AMT_CREDIT", "AMT_INCOME_TOTAL"), _ratio),
+    Engineered("ANNUITY_INCOME_RATIO", ("AMT_ANNUITY", "AMT_INCOME_TOTAL"), _ratio),
+    Engineered("EMPLOYED_BIRTH_RATIO", ("DAYS_EMPLOYED", "DAYS_BIRTH"), _ratio),
+    Engineered("EXT_SOURCE_MEAN", ("EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3"), _nanmean),
+)
+
+
+class FeatureBuilder:
+    """Turns the raw matrix of a schema into the booster's input matrix (raw columns + engineered)."""
+
+    def __init__(self, schema: FeatureSchema) -> None:
+        names = schema.names()
+        index = {name: i for i, name in enumerate(names)}
+        self._days_employed = index.get("DAYS_EMPLOYED")
+        self._engineered = [
+            (feature, tuple(index[name] for name in feature.inputs))
+            for feature in ENGINEERED
+            if all(name in index for name in feature.inputs)
+        ]
+        self.feature_names = names + [feature.name for feature, _ in self._engineered]
+        self.categorical_indices = [i for i, spec in enumerate(schema.features) if spec.kind == "categorical"]
+
+    def build(self, raw: np.ndarray) -> np.ndarray:
+        """Return the model matrix; `raw` is not modified."""
+        matrix = np.empty((raw.shape[0], len(self.feature_names)))
+        width = raw.shape[1]
+        matrix[:, :width] = raw
+        if self._days_employed is not None:
+            column = matrix[:, self._days_employed]
+            column[column == DAYS_EMPLOYED_PLACEHOLDER] = np.nan
+        for offset, (feature, inputs) in enumerate(self._engineered):
+            matrix[:, width + offset] = feature.compute(*(matrix[:, i] for i in inputs))
+        return matrix
