@@ -293,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from ml.data import DataError
-    from ml.registry import GateRefused, RegistryError
+    from ml.registry import GateRefusedError, RegistryError
     from ml.train import InvalidDataError
 
     args = build_parser().parse_args(argv)
@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID_DATA
-    except GateRefused as exc:
+    except GateRefusedError as exc:
         print(f"promotion refused by the quality gate: {exc}", file=sys.stderr)
         return EXIT_GATE_REFUSED
     except (RegistryError, ValueError, OSError) as exc:

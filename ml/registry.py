@@ -32,7 +32,7 @@ class RegistryError(RuntimeError):
     """A registry action could not be done; nothing was changed."""
 
 
-class GateRefused(RegistryError):
+class GateRefusedError(RegistryError):
     """The quality gate refused a promotion to champion; `verdict` says why."""
 
     def __init__(self, verdict: GateVerdict) -> None:
@@ -213,7 +213,7 @@ class Registry:
             raise RegistryError("--force needs a reason")
         verdict = self.check_gate(version) if alias == CHAMPION else None
         if verdict and not verdict.passed and not force:
-            raise GateRefused(verdict)
+            raise GateRefusedError(verdict)
         previous = self.version_for(alias)
         if previous == version:
             raise RegistryError(f"version {version} is already {alias}")
