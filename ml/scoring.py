@@ -21,6 +21,8 @@ BOOSTER_FILE = "booster.txt"
 SCHEMA_FILE = "schema.json"
 META_FILE = "model_meta.json"
 RISK_BANDS = ("low", "medium", "high", "very_high")
+# Where the scoring files sit inside a logged MLflow model (pyfunc artifact "scoring").
+MODEL_SCORING_SUBDIR = Path("artifacts") / "scoring"
 
 
 @dataclass
@@ -53,7 +55,10 @@ class ScoringModel:
 
     @classmethod
     def load(cls, directory: str | Path) -> ScoringModel:
+        """Load from a scoring directory, or from a downloaded MLflow model directory holding one."""
         directory = Path(directory)
+        if (directory / MODEL_SCORING_SUBDIR).is_dir():
+            directory = directory / MODEL_SCORING_SUBDIR
         booster = lgb.Booster(model_file=str(directory / BOOSTER_FILE))
         schema = FeatureSchema.load(directory / SCHEMA_FILE)
         meta = ModelMeta(**json.loads((directory / META_FILE).read_text()))
