@@ -1,0 +1,286 @@
+"""The inference log: every scored row, append-only, on SQLite (default) or PostgreSQL.
+
+It is the production data that drift monitoring compares with the training reference. The API
+appends through `InferenceLogWriter`, whose background thread batches inserts so scoring never
+waits on the database; `read_inference_log` gives the rows back as a DataFrame with one column per
+feature. No direct identifier is stored: the client id only as a salted SHA-256 (`client_hash`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import queue
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+DEFAULT_DATABASE_URL = "sqlite:///inference_log.db"
+SALT_ENV = "INFERENCE_LOG_SALT"
+DEFAULT_SALT = "credit-scoring-platform/inference-log/v1"
+BASE_COLUMNS = ("ts", "request_id", "model_name", "model_version", "probability", "decision")
+
+logger = logging.getLogger(__name__)
+
+metadata = sa.MetaData()
+inference_log = sa.Table(
+    "inference_log",
+    metadata,
+    sa.Column(
+        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
+    sa.Column("ts", sa.DateTime(timezone=False), nullable=False, index=True),  # naive UTC everywhere
+    sa.Column("request_id", sa.Text()),
+    sa.Column("model_name", sa.Text()),
+    sa.Column("model_version", sa.Text()),
+    sa.Column("client_hash", sa.Text(), nullable=True),
+    sa.Column("features", sa.Text(), nullable=False),
+    sa.Column("probability", sa.Float()),
+    sa.Column("decision", sa.Text()),
+)
+
+
+def normalize_database_url(url: str | None) -> str:
+    """SQLAlchemy URL for a DATABASE_URL as platforms give it (Render/Heroku say `postgres://`)."""
+    if not url:
+        return DEFAULT_DATABASE_URL
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix) :]
+    return url
+
+
+def hash_client_id(value: Any) -> str | None:
+    """Salted SHA-256 of a client id, so rows can be joined per client without storing the id."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    salt = os.environ.get(SALT_ENV, DEFAULT_SALT)
+    return hashlib.sha256(f"{salt}:{text}".encode()).hexdigest()
+
+
+def _utc_naive(moment: datetime) -> datetime:
+    """Stored timestamps are naive UTC; a naive argument is taken as UTC already."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def create_log_engine(url: str | None) -> Engine:
+    """Engine for the log, with the table created if missing (safe when several processes race)."""
+    url = normalize_database_url(url)
+    is_sqlite = url.startswith("sqlite")
+    engine = sa.create_engine(
+        url,
+        pool_pre_ping=not is_sqlite,
+        connect_args={"timeout": 30} if is_sqlite else {},
+    )
+    if is_sqlite:
+        sa.event.listen(engine, "connect", _sqlite_wal)
+    try:
+        metadata.create_all(engine, checkfirst=True)
+    except sa.exc.DBAPIError:
+        # Another process created it between our check and our CREATE; anything else re-raises here.
+        if not sa.inspect(engine).has_table(inference_log.name):
+            raise
+    return engine
+
+
+def _sqlite_wal(connection: Any, _record: Any) -> None:
+    """WAL lets readers (drift, the console) read while the API writes."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _to_db_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One appended mapping as a table row; `client_id` (raw) becomes `client_hash` here."""
+    features = row.get("features") or {}
+    client_hash = row.get("client_hash")
+    if client_hash is None and row.get("client_id") is not None:
+        client_hash = hash_client_id(row["client_id"])
+    ts = row.get("ts")
+    return {
+        "ts": _utc_naive(ts) if isinstance(ts, datetime) else datetime.now(UTC).replace(tzinfo=None),
+        "request_id": row.get("request_id"),
+        "model_name": row.get("model_name"),
+        "model_version": None if row.get("model_version") is None else str(row["model_version"]),
+        "client_hash": client_hash,
+        "features": features if isinstance(features, str) else json.dumps(features, separators=(",", ":")),
+        "probability": None if row.get("probability") is None else float(row["probability"]),
+        "decision": row.get("decision"),
+    }
+
+
+class InferenceLogWriter:
+    """Appends rows from a background thread, in batches, so callers never wait on the database.
+
+    `append` only enqueues. Rows are mappings with keys request_id, model_name, model_version,
+    features (dict of raw feature values), probability, decision, and optionally ts (datetime,
+    default now) and client_id (hashed before storage, never stored). While the database is
+    unreachable, rows wait in memory (up to `max_pending`, oldest dropped beyond) and are retried.
+    `close()` drains everything, so a clean shutdown loses nothing.
+    """
+
+    _STOP = object()
+
+    def __init__(
+        self,
+        url: str | None = None,
+        batch_size: int = 1000,
+        max_pending: int = 200_000,
+        retry_s: float = 1.0,
+    ) -> None:
+        self.url = normalize_database_url(url)
+        self.batch_size = batch_size
+        self.max_pending = max_pending
+        self.retry_s = retry_s
+        self.written = 0
+        self.dropped = 0
+        self.failures = 0
+        self._engine = create_log_engine(self.url)
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="inference-log-writer", daemon=True)
+        self._thread.start()
+
+    def append(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Queue rows for writing; returns at once."""
+        if self._closed:
+            raise RuntimeError("the inference log writer is closed")
+        for row in rows:
+            self._queue.put(row)
+
+    def flush(self, timeout_s: float | None = 30) -> bool:
+        """Wait until every row appended before this call is written; False on timeout."""
+        done = threading.Event()
+        self._queue.put(done)
+        return done.wait(timeout_s)
+
+    def close(self, timeout_s: float | None = 60) -> None:
+        """Write everything still queued, then stop the thread and release the database."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(self._STOP)
+        self._thread.join(timeout_s)
+        self._engine.dispose()
+
+    def __enter__(self) -> InferenceLogWriter:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def _run(self) -> None:
+        backlog: list[dict[str, Any]] = []
+        waiters: list[threading.Event] = []
+        stopping = False
+        failed_attempts = 0
+        while True:
+            stopping = self._collect(backlog, waiters, wait=not backlog and not stopping) or stopping
+            if backlog and self._write(backlog):
+                failed_attempts = 0
+            elif backlog:
+                failed_attempts += 1
+                if len(backlog) > self.max_pending:
+                    self.dropped += len(backlog) - self.max_pending
+                    del backlog[: len(backlog) - self.max_pending]
+                if stopping and failed_attempts >= 3:
+                    self.dropped += len(backlog)
+                    logger.error(
+                        "inference log: %d rows lost at shutdown (database unreachable)", len(backlog)
+                    )
+                    backlog.clear()
+                else:
+                    time.sleep(self.retry_s)
+            if not backlog:
+                for waiter in waiters:
+                    waiter.set()
+                waiters.clear()
+                if stopping and self._queue.empty():
+                    return
+
+    def _collect(self, backlog: list[dict[str, Any]], waiters: list[threading.Event], wait: bool) -> bool:
+        """Move up to one batch from the queue to `backlog`; True when the stop marker was seen."""
+        stopping = False
+        taken = 0
+        block = wait
+        while taken < self.batch_size:
+            try:
+                item = self._queue.get() if block else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            block = False
+            if item is self._STOP:
+                stopping = True
+            elif isinstance(item, threading.Event):
+                waiters.append(item)
+            else:
+                backlog.append(_to_db_row(item))
+                taken += 1
+        return stopping
+
+    def _write(self, backlog: list[dict[str, Any]]) -> bool:
+        """Insert the backlog in batches, removing what was written; False if the database failed."""
+        while backlog:
+            batch = backlog[: self.batch_size]
+            try:
+                with self._engine.begin() as connection:
+                    connection.execute(inference_log.insert(), batch)
+            except Exception:
+                self.failures += 1
+                logger.exception("inference log: writing %d rows failed; will retry", len(batch))
+                return False
+            self.written += len(batch)
+            del backlog[: len(batch)]
+        return True
+
+
+def read_inference_log(
+    url: str | None,
+    last_n: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> pd.DataFrame:
+    """Logged rows, oldest first: ts (UTC), request_id, model_name, model_version, probability,
+    decision, then one column per feature key (numeric where the values are numbers).
+
+    `last_n` keeps the most recent n rows (after the since/until window, until excluded).
+    """
+    engine = create_log_engine(url)
+    table = inference_log
+    query = sa.select(table.c.id, *(table.c[name] for name in BASE_COLUMNS), table.c.features).order_by(
+        table.c.id.desc()
+    )
+    if since is not None:
+        query = query.where(table.c.ts >= _utc_naive(since))
+    if until is not None:
+        query = query.where(table.c.ts < _utc_naive(until))
+    if last_n is not None:
+        query = query.limit(max(int(last_n), 0))
+    try:
+        with engine.connect() as connection:
+            records = connection.execute(query).all()
+    finally:
+        engine.dispose()
+    records.reverse()
+    base = pd.DataFrame([record[1:-1] for record in records], columns=list(BASE_COLUMNS))
+    base["ts"] = pd.to_datetime(base["ts"], utc=True)
+    base["probability"] = base["probability"].astype(float)
+    if not records:
+        return base
+    features = pd.DataFrame.from_records([json.loads(record[-1]) for record in records], index=base.index)
+    features = features.drop(columns=[c for c in features.columns if c in BASE_COLUMNS])
+    return pd.concat([base, features.infer_objects()], axis=1)

@@ -1,0 +1,104 @@
+"""The inference log store on SQLite and PostgreSQL: batching writer, drain on close, reading back."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ml.inference_log import (
+    DEFAULT_DATABASE_URL,
+    InferenceLogWriter,
+    hash_client_id,
+    normalize_database_url,
+    read_inference_log,
+)
+
+
+def _rows(n: int, start: int = 0, ts: datetime | None = None) -> list[dict]:
+    return [
+        {
+            "request_id": f"req-{i}",
+            "model_name": "credit-scoring",
+            "model_version": "3",
+            "client_id": 100000 + i,
+            "features": {"AMT_CREDIT": 1000.0 + i, "NAME_CONTRACT_TYPE": "Cash loans", "CNT_CHILDREN": i % 3},
+            "probability": 0.01 * (i % 100),
+            "decision": "refuse" if i % 2 else "approve",
+            **({"ts": ts} if ts else {}),
+        }
+        for i in range(start, start + n)
+    ]
+
+
+def test_normalize_database_url() -> None:
+    assert normalize_database_url(None) == DEFAULT_DATABASE_URL
+    assert normalize_database_url("") == DEFAULT_DATABASE_URL
+    assert normalize_database_url("postgres://u@h:5432/db") == "postgresql+psycopg2://u@h:5432/db"
+    assert normalize_database_url("postgresql://u@h/db") == "postgresql+psycopg2://u@h/db"
+    assert normalize_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_client_hash_is_salted_and_stable(monkeypatch) -> None:
+    first = hash_client_id(100002)
+    assert first == hash_client_id("100002") == hash_client_id(100002.0)
+    assert "100002" not in first and len(first) == 64
+    assert hash_client_id(None) is None and hash_client_id(float("nan")) is None
+    monkeypatch.setenv("INFERENCE_LOG_SALT", "other")
+    assert hash_client_id(100002) != first
+
+
+def _roundtrip(url: str) -> None:
+    old = datetime.now(UTC) - timedelta(days=2)
+    with InferenceLogWriter(url, batch_size=64) as writer:
+        writer.append(_rows(10, ts=old))
+        started = time.perf_counter()
+        writer.append(_rows(990, start=10))
+        assert time.perf_counter() - started < 0.5  # append never waits on the database
+        assert writer.flush()
+        assert writer.written == 1000
+        writer.append(_rows(500, start=1000))
+    # close() drained the last 500 without a flush
+    frame = read_inference_log(url)
+    assert len(frame) == 1500
+    assert list(frame.columns[:6]) == [
+        "ts",
+        "request_id",
+        "model_name",
+        "model_version",
+        "probability",
+        "decision",
+    ]
+    assert {"AMT_CREDIT", "NAME_CONTRACT_TYPE", "CNT_CHILDREN"} <= set(frame.columns)
+    assert "client_id" not in frame.columns and "client_hash" not in frame.columns
+    assert frame["AMT_CREDIT"].dtype.kind == "f" and frame["CNT_CHILDREN"].dtype.kind in "if"
+    assert frame["NAME_CONTRACT_TYPE"].iloc[0] == "Cash loans"
+    assert str(frame["ts"].dt.tz) == "UTC"
+    assert frame["request_id"].iloc[-1] == "req-1499"
+    last = read_inference_log(url, last_n=5)
+    assert last["request_id"].tolist() == [f"req-{i}" for i in range(1495, 1500)]
+    recent = read_inference_log(url, since=datetime.now(UTC) - timedelta(hours=1))
+    assert len(recent) == 1490
+    older = read_inference_log(url, until=datetime.now(UTC) - timedelta(days=1))
+    assert older["request_id"].tolist() == [f"req-{i}" for i in range(10)]
+
+
+def test_sqlite_roundtrip(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    _roundtrip(url)
+    with sqlite3.connect(tmp_path / "log.db") as connection:
+        stored = connection.execute("select client_hash, features from inference_log limit 1").fetchone()
+    assert stored[0] == hash_client_id(100000)
+    assert "100000" not in stored[1]
+
+
+def test_empty_log_reads_as_empty_frame(tmp_path) -> None:
+    frame = read_inference_log(f"sqlite:///{tmp_path / 'empty.db'}")
+    assert frame.empty and "probability" in frame.columns
+
+
+@pytest.mark.postgres
+def test_postgres_roundtrip(fresh_postgres_database: str) -> None:
+    _roundtrip(fresh_postgres_database.replace("postgresql://", "postgres://", 1))
