@@ -1,0 +1,193 @@
+"""The only place the console speaks HTTP: a small client of the scoring API.
+
+Every call has a timeout; calls that cannot do harm when repeated are retried with backoff, so a
+free Render instance waking up (30-60 s) costs a wait rather than an error. Failures become
+`ApiError` with a message fit for an operator, never a traceback.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from app.errors import SourceUnavailableError
+
+RETRY_STATUSES = frozenset({502, 503, 504})
+
+
+class ApiError(SourceUnavailableError):
+    """The API answered with an error; `detail` keeps its body (e.g. the gate's verdict on a 409)."""
+
+    def __init__(self, message: str, status: int | None = None, detail: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.detail = detail
+
+
+class ApiUnavailableError(ApiError):
+    """The API could not be reached or did not answer in time (down, asleep, or waking up)."""
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    """Typed calls to the scoring API at `base_url`; `admin_key` is sent only on admin calls."""
+
+    base_url: str
+    timeout_s: float = 30.0
+    retries: int = 2
+    backoff_s: float = 0.5
+    admin_key: str | None = None
+    sleep: Callable[[float], None] = time.sleep
+
+    # reading ---------------------------------------------------------------------------------------
+
+    def health(self, quick: bool = False) -> dict[str, Any]:
+        """`/health`, including its 503 body (no model loaded) which is an answer, not a failure."""
+        return self._json("GET", "/health", ok=(200, 503), quick=quick)
+
+    def model(self) -> dict[str, Any]:
+        return self._json("GET", "/model")
+
+    def models(self) -> dict[str, Any]:
+        return self._json("GET", "/models")
+
+    def metrics_text(self) -> str:
+        return self._send("GET", "/metrics").text
+
+    def drift_latest(self) -> dict[str, Any] | None:
+        """The latest drift summary, or None when no check has run yet."""
+        response = self._send("GET", "/drift/latest", ok=(200, 404))
+        return response.json() if response.status_code == 200 else None
+
+    def drift_report_html(self, report_id: str) -> str:
+        return self._send("GET", f"/drift/reports/{report_id}").text
+
+    # scoring (repeating one only logs the row twice, so connection failures are retried) ------------
+
+    def predict(self, features: dict[str, Any]) -> dict[str, Any]:
+        return self._json("POST", "/predict", json={"features": features})
+
+    def explain(self, features: dict[str, Any]) -> dict[str, Any]:
+        return self._json("POST", "/explain", json={"features": features})
+
+    def predict_batch_csv(self, filename: str, content: bytes) -> dict[str, Any]:
+        files = {"file": (filename, content, "text/csv")}
+        return self._json("POST", "/predict/batch", files=files, timeout_s=max(self.timeout_s, 120.0))
+
+    # admin actions (never repeated once the request may have reached the API) -----------------------
+
+    def promote(self, version: str, alias: str, reason: str, force: bool = False) -> dict[str, Any]:
+        body = {"alias": alias, "reason": reason, "force": force}
+        return self._json("POST", f"/models/{version}/promote", json=body, admin=True, idempotent=False)
+
+    def rollback(self, reason: str) -> dict[str, Any]:
+        return self._json("POST", "/models/rollback", json={"reason": reason}, admin=True, idempotent=False)
+
+    def run_drift(self) -> dict[str, Any]:
+        return self._json("POST", "/drift/run", admin=True, idempotent=False)
+
+    # plumbing --------------------------------------------------------------------------------------
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._send(method, path, **kwargs)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ApiError(
+                f"The API sent an unreadable answer to {method} {path}.", response.status_code
+            ) from exc
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        ok: tuple[int, ...] = (200,),
+        admin: bool = False,
+        idempotent: bool = True,
+        quick: bool = False,
+        timeout_s: float | None = None,
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """One request with retries: connection failures always, timeouts and 502-504 when idempotent."""
+        headers = {"X-API-Key": self.admin_key} if admin and self.admin_key else {}
+        timeout = httpx.Timeout(3.0 if quick else (timeout_s or self.timeout_s), connect=3.0)
+        attempts = 1 if quick else 1 + self.retries
+        url = self.base_url.rstrip("/") + path
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                response = httpx.request(method, url, headers=headers, timeout=timeout, **kwargs)
+            except httpx.ConnectError as exc:
+                if last:
+                    raise ApiUnavailableError(_unreachable(self.base_url)) from exc
+            except httpx.TimeoutException as exc:
+                if last or not idempotent:
+                    raise ApiUnavailableError(_too_slow(self.base_url, method, path)) from exc
+            except httpx.HTTPError as exc:
+                raise ApiUnavailableError(f"Could not talk to the API at {self.base_url}: {exc}.") from exc
+            else:
+                if response.status_code in ok:
+                    return response
+                if response.status_code not in RETRY_STATUSES or last or not idempotent:
+                    raise _error_from(response, method, path)
+            self.sleep(self.backoff_s * 2**attempt)
+        raise AssertionError("unreachable: the loop returns or raises")
+
+
+def _unreachable(base_url: str) -> str:
+    return (
+        f"The scoring API at {base_url} cannot be reached. It may be stopped, or asleep "
+        "(a free Render instance takes 30-60 s to wake up). Try again in a moment."
+    )
+
+
+def _too_slow(base_url: str, method: str, path: str) -> str:
+    return (
+        f"The scoring API at {base_url} did not answer {method} {path} in time. "
+        "It may be waking up; try again in a moment."
+    )
+
+
+def _error_from(response: httpx.Response, method: str, path: str) -> ApiError:
+    """An operator-readable error from the API's answer (FastAPI's `detail` in its several shapes)."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = response.text
+    detail = body.get("detail", body) if isinstance(body, dict) else body
+    status = response.status_code
+    if status == 401:
+        message = "This action needs an admin API key: enter it in the sidebar."
+    elif status == 403:
+        message = "The API key in the sidebar is not allowed to do this."
+    else:
+        message = f"The API refused {method} {path} (HTTP {status}): {describe_detail(detail)}"
+    return (ApiUnavailableError if status in RETRY_STATUSES else ApiError)(message, status, detail)
+
+
+def describe_detail(detail: Any) -> str:
+    """One line from FastAPI's error detail: a string, a list of field errors, or an object."""
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):
+        parts = []
+        for item in detail[:5]:
+            if isinstance(item, dict):
+                where = item.get("field") or ".".join(str(p) for p in item.get("loc", []) if p != "body")
+                parts.append(f"{where}: {item.get('msg') or item.get('reason') or item}")
+            else:
+                parts.append(str(item))
+        return "; ".join(parts) + (f" (and {len(detail) - 5} more)" if len(detail) > 5 else "")
+    if isinstance(detail, dict):
+        for key in ("message", "reason", "error"):
+            if isinstance(detail.get(key), str):
+                return detail[key]
+        reasons = detail.get("reasons") or detail.get("verdict", {}).get("reasons")
+        if reasons:
+            return "; ".join(map(str, reasons))
+    return str(detail)

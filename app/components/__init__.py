@@ -1,0 +1,1 @@
+"""Pieces shared by the console's pages: sidebar, error panels, charts, forms."""

@@ -1,0 +1,133 @@
+"""Plotly figures used by the pages: plain functions from data to a figure, no Streamlit calls."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+APPROVE_COLOR = "#2e7d32"
+REFUSE_COLOR = "#c62828"
+NEUTRAL_COLOR = "#1565c0"
+_LAYOUT = {"margin": {"l": 20, "r": 20, "t": 50, "b": 20}, "template": "plotly_white"}
+
+
+def probability_gauge(probability: float, threshold: float) -> go.Figure:
+    """Probability of default against the decision threshold (the red zone refuses)."""
+    figure = go.Figure(
+        go.Indicator(
+            mode="gauge+number",
+            value=probability * 100,
+            number={"suffix": " %", "valueformat": ".1f"},
+            title={"text": "Probability of default"},
+            gauge={
+                "axis": {"range": [0, 100]},
+                "bar": {"color": REFUSE_COLOR if probability >= threshold else APPROVE_COLOR},
+                "steps": [
+                    {"range": [0, threshold * 100], "color": "#e8f5e9"},
+                    {"range": [threshold * 100, 100], "color": "#ffebee"},
+                ],
+                "threshold": {"line": {"color": "black", "width": 3}, "value": threshold * 100},
+            },
+        )
+    )
+    return figure.update_layout(height=260, **_LAYOUT)
+
+
+def contributions_waterfall(base_value: float, contributions: Sequence[tuple[str, float]]) -> go.Figure:
+    """From the model's base value to this client's score (log-odds), one bar per top feature."""
+    names = [name for name, _ in contributions]
+    values = [value for _, value in contributions]
+    figure = go.Figure(
+        go.Waterfall(
+            orientation="h",
+            measure=["absolute", *["relative"] * len(values), "total"],
+            y=["base value", *names, "score"],
+            x=[base_value, *values, 0],
+            increasing={"marker": {"color": REFUSE_COLOR}},
+            decreasing={"marker": {"color": APPROVE_COLOR}},
+            totals={"marker": {"color": NEUTRAL_COLOR}},
+        )
+    )
+    return figure.update_layout(
+        title="Why: contributions to the score (log-odds; red raises the risk)",
+        height=120 + 28 * len(values),
+        yaxis={"autorange": "reversed"},
+        **_LAYOUT,
+    )
+
+
+def score_histogram(probabilities: Sequence[float], threshold: float) -> go.Figure:
+    """Distribution of a batch's scores with the decision threshold marked."""
+    figure = go.Figure(go.Histogram(x=list(probabilities), nbinsx=40, marker_color=NEUTRAL_COLOR))
+    figure.add_vline(x=threshold, line_dash="dash", line_color=REFUSE_COLOR, annotation_text="threshold")
+    return figure.update_layout(
+        title="Score distribution", xaxis_title="probability of default", yaxis_title="clients", **_LAYOUT
+    )
+
+
+def drift_share_over_time(checks: pd.DataFrame, threshold: float | None) -> go.Figure:
+    """Drift share of each past check (`start_time`, `drift_share`), with the retrain threshold."""
+    figure = go.Figure(
+        go.Scatter(x=checks["start_time"], y=checks["drift_share"], mode="lines+markers", name="drift share")
+    )
+    if threshold is not None:
+        figure.add_hline(y=threshold, line_dash="dash", line_color=REFUSE_COLOR, annotation_text="threshold")
+    return figure.update_layout(
+        title="Share of drifted columns", yaxis={"range": [0, 1], "tickformat": ".0%"}, **_LAYOUT
+    )
+
+
+def metric_bars(table: pd.DataFrame, metrics: Sequence[str]) -> go.Figure:
+    """Grouped bars: one group per metric, one bar per run (`run` column names the run)."""
+    figure = go.Figure(
+        [
+            go.Bar(name=str(row["run"]), x=list(metrics), y=[row[m] for m in metrics])
+            for _, row in table.iterrows()
+        ]
+    )
+    return figure.update_layout(barmode="group", title="Metrics by run", **_LAYOUT)
+
+
+def param_scatter(table: pd.DataFrame, param: str, metric: str) -> go.Figure:
+    """A parameter against a metric across runs, to see what helped."""
+    figure = go.Figure(
+        go.Scatter(
+            x=table[param],
+            y=table[metric],
+            text=table["run"],
+            mode="markers+text",
+            textposition="top center",
+            marker={"size": 12, "color": NEUTRAL_COLOR},
+        )
+    )
+    return figure.update_layout(
+        title=f"{param} vs {metric}", xaxis_title=param, yaxis_title=metric, **_LAYOUT
+    )
+
+
+def roc_overlay(curves: dict[str, dict[str, list[float]]]) -> go.Figure:
+    """Test ROC curves of several runs on one chart, with the chance diagonal."""
+    figure = go.Figure(
+        [
+            go.Scatter(x=curve["fpr"], y=curve["tpr"], mode="lines", name=name)
+            for name, curve in curves.items()
+        ]
+    )
+    figure.add_shape(type="line", x0=0, y0=0, x1=1, y1=1, line={"dash": "dot", "color": "grey"})
+    return figure.update_layout(
+        title="ROC curves (test set)",
+        xaxis_title="false positive rate",
+        yaxis_title="true positive rate",
+        **_LAYOUT,
+    )
+
+
+def decisions_over_time(volume: pd.DataFrame) -> go.Figure:
+    """Predictions per period stacked by decision (`period`, `decision`, `count`)."""
+    figure = go.Figure()
+    for decision, color in (("approve", APPROVE_COLOR), ("refuse", REFUSE_COLOR)):
+        part = volume[volume["decision"] == decision]
+        figure.add_bar(x=part["period"], y=part["count"], name=decision, marker_color=color)
+    return figure.update_layout(barmode="stack", title="Predictions over time", **_LAYOUT)

@@ -1,0 +1,11 @@
+"""Numbers as the pages show them."""
+
+from __future__ import annotations
+
+
+def metric_value(value: float | None, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"

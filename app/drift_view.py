@@ -1,0 +1,40 @@
+"""Drift checks as the console shows them: the history of checks and one check's drifted columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from ml.config import load_params
+
+MAX_EMBED_BYTES = 8_000_000  # bigger reports are offered as a download: the browser would choke
+
+
+def default_threshold() -> float:
+    """The drift share that triggers retraining, as configured for the drift checks."""
+    return load_params().drift.threshold
+
+
+def checks_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Past checks, newest first: time, drift share, and the other logged metrics."""
+    if runs.empty or "metric.drift_share" not in runs:
+        return pd.DataFrame(columns=["run_id", "start_time", "drift_share"])
+    metrics = [c for c in runs.columns if c.startswith("metric.")]
+    table = runs[["run_id", "start_time", *metrics]].dropna(subset=["metric.drift_share"])
+    return table.rename(columns={c: c.removeprefix("metric.") for c in metrics}).reset_index(drop=True)
+
+
+def columns_table(summary: dict[str, Any]) -> pd.DataFrame:
+    """Per-column drift (column, method, score, threshold, drifted), drifted first."""
+    columns = summary.get("columns") or summary.get("drift_by_columns") or {}
+    if isinstance(columns, dict):
+        rows = [{"column": name, **details} for name, details in columns.items()]
+    else:
+        rows = list(columns)
+    if not rows:
+        return pd.DataFrame(columns=["column", "method", "score", "threshold", "drifted"])
+    table = pd.DataFrame(rows)
+    if "drifted" in table:
+        table = table.sort_values(["drifted", "column"], ascending=[False, True])
+    return table.reset_index(drop=True)

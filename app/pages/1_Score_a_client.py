@@ -1,0 +1,25 @@
+"""Score one client: a form pre-filled from the example client (or a client from a CSV), then the
+probability against the threshold, the decision, the risk band and the explanation."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.components import client_form, client_picker, feedback, score_result, session, sidebar
+
+st.set_page_config(page_title="Score a client", page_icon=":material/person_search:", layout="wide")
+sidebar.render()
+st.title("Score a client")
+client = session.api_client()
+
+model = feedback.load(client.model)
+specs = model["schema"]["features"]
+values, source = client_picker.pick_client(specs, model["schema"].get("id_column"))
+features = client_form.client_form(specs, values, form_key=f"client-form-{source}")
+if features is not None:
+    st.session_state["scored"] = (
+        feedback.load(client.predict, features),
+        feedback.try_load("The explanation", client.explain, features),
+    )
+if "scored" in st.session_state:
+    score_result.render(*st.session_state["scored"])

@@ -1,0 +1,40 @@
+"""The model registry: versions with aliases, metrics and who / why; promote and roll back through
+the API with a confirmation step; the alias history as a timeline."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import mlflow_reader, registry_view
+from app.components import feedback, registry_actions, session, sidebar
+
+st.set_page_config(page_title="Model registry", page_icon=":material/inventory_2:", layout="wide")
+sidebar.render()
+st.title("Model registry")
+config = session.settings()
+client = session.api_client()
+
+listing = feedback.load(client.models)
+versions = listing["versions"]
+table = registry_view.versions_table(versions)
+champion = next((v["version"] for v in versions if "champion" in (v.get("aliases") or [])), None)
+st.caption(f"Registered model {listing.get('name', '')!r}; the API serves its champion (v{champion or '-'}).")
+st.dataframe(table, hide_index=True, use_container_width=True)
+
+registry_actions.show_outcome()
+registry_actions.confirm_step(client)
+left, right = st.columns(2)
+with left:
+    registry_actions.promote_form([v for v in table.loc[~table["archived"], "version"]])
+with right:
+    registry_actions.rollback_form(champion)
+
+st.subheader("Alias history")
+history = feedback.try_load(
+    "The alias history",
+    mlflow_reader.alias_history,
+    config.mlflow_tracking_uri,
+    listing.get("name") or config.model_name,
+)
+if history is not None:
+    st.dataframe(registry_view.history_table(history), hide_index=True, use_container_width=True)

@@ -1,0 +1,142 @@
+"""Every console page in Streamlit's AppTest against a real API and a real MLflow."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import httpx
+import mlflow
+import pytest
+
+from ml.data import generated_dataset
+from tests.app.conftest import PAGES, button, run_page, texts
+
+
+def test_overview_shows_health_and_champion(console_env, champion):
+    app = run_page("overview")
+    assert not app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Model version"] == champion.version
+    assert metrics["Test ROC AUC"] == f"{champion.run.metrics['test_roc_auc']:.4f}"
+
+
+def test_scoring_the_example_client_shows_probability_and_decision(console_env):
+    app = run_page("score")
+    assert not app.exception
+    button(app, "Score this client").click().run()
+    assert not app.exception
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Probability of default"].endswith("%")
+    assert 0 <= float(metrics["Probability of default"].rstrip("%")) <= 100
+    assert "Decision: **APPROVE**" in texts(app) or "Decision: **REFUSE**" in texts(app)
+
+
+def _batch_csv(rows: int) -> bytes:
+    frame = generated_dataset(rows, seed=5).frame.drop(columns=["TARGET"])
+    frame.loc[2, "AMT_CREDIT"] = "lots"  # row 3 of the file cannot be scored
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return buffer.getvalue().encode()
+
+
+def test_batch_upload_gives_the_scored_table_and_row_errors(console_env):
+    app = run_page("batch")
+    app.file_uploader[0].set_value(("clients.csv", _batch_csv(40), "text/csv")).run()
+    button(app, "Score the file").click().run()
+    assert not app.exception
+    scored = app.dataframe[0].value
+    assert len(scored) == 39
+    assert {"row", "probability", "decision", "risk_band"} <= set(scored.columns)
+    assert 3 not in set(scored["row"])
+    errors = app.dataframe[1].value
+    assert list(errors["row"].unique()) == [3]
+    assert any(b.label == "Download the scored CSV" for b in app.get("download_button"))
+
+
+def test_experiments_compares_runs(mlflow_env, trained_run, weak_run):
+    app = run_page("experiments")
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert "test_roc_auc" in table.columns and len(table) >= 2
+    titles = [chart.proto.spec for chart in app.get("plotly_chart")]
+    assert any("ROC curves" in spec for spec in titles)
+
+
+def _log_drift_check(tracking_uri: str, drift_share: float) -> str:
+    """A monitoring run shaped like the drift job's (metric, JSON summary, HTML report)."""
+    client = mlflow.MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("credit-scoring-monitoring")
+    experiment_id = (
+        experiment.experiment_id if experiment else client.create_experiment("credit-scoring-monitoring")
+    )
+    run = client.create_run(experiment_id)
+    client.log_metric(run.info.run_id, "drift_share", drift_share)
+    summary = {
+        "drift_share": drift_share,
+        "columns": {"AMT_CREDIT": {"method": "wasserstein", "score": 0.3, "threshold": 0.1, "drifted": True}},
+    }
+    client.log_dict(run.info.run_id, summary, "drift/summary.json")
+    client.log_text(run.info.run_id, "<html><body><h1>Drift report</h1></body></html>", "drift/report.html")
+    client.set_terminated(run.info.run_id)
+    return run.info.run_id
+
+
+def test_drift_page_lists_checks_and_embeds_the_report(mlflow_env, monkeypatch):
+    _log_drift_check(mlflow_env.tracking_uri, 0.05)
+    _log_drift_check(mlflow_env.tracking_uri, 0.4)
+    app = run_page("drift")
+    assert not app.exception
+    checks = app.dataframe[0].value
+    assert len(checks) >= 2 and "drift_share" in checks.columns
+    columns = app.dataframe[1].value
+    assert columns.loc[0, "column"] == "AMT_CREDIT" and bool(columns.loc[0, "drifted"])
+    assert any(b.label == "Download the HTML report" for b in app.get("download_button"))
+
+
+def _served_version(url: str, expected: str, timeout_s: float = 20) -> str:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        version = httpx.get(f"{url}/health", timeout=5).json()["model_version"]
+        if str(version) == expected or time.monotonic() > deadline:
+            return str(version)
+        time.sleep(0.3)
+
+
+def test_promote_then_rollback_changes_the_served_version(registry_api, mlflow_env, monkeypatch):
+    monkeypatch.setenv("API_URL", registry_api.server.url)
+    monkeypatch.setenv("MODEL_NAME", registry_api.model_name)
+    assert _served_version(registry_api.server.url, "1") == "1"
+    app = run_page("registry")
+    assert not app.exception
+    app.session_state["admin_key"] = registry_api.admin_key
+
+    app.selectbox(key="promote_version").select("2")
+    app.radio(key="promote_alias").set_value("champion")
+    app.text_input(key="promote_reason").input("better calibrated")
+    button(app, "Review promotion").click().run()
+    assert "Promote **v2** to **champion**" in texts(app)
+    button(app, "Confirm").click().run()
+    assert not app.exception
+    assert "Done." in texts(app), texts(app)
+    assert _served_version(registry_api.server.url, "2") == "2"
+
+    app.text_input(key="rollback_reason").input("v2 misbehaves")
+    button(app, "Review rollback").click().run()
+    button(app, "Confirm").click().run()
+    assert "Done." in texts(app), texts(app)
+    assert _served_version(registry_api.server.url, "1") == "1"
+    history = app.dataframe[-1].value
+    assert list(history["action"][:2]) == ["rollback", "promote"]
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_pages_show_a_friendly_error_when_the_api_and_mlflow_are_down(page, stopped_api_url, monkeypatch):
+    monkeypatch.setenv("API_URL", stopped_api_url)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", stopped_api_url)
+    app = run_page(page)
+    assert not app.exception
+    shown = texts(app)
+    assert "unavailable" in shown or "not available right now" in shown, shown
+    assert "Traceback" not in shown
+    assert any(b.label == "Retry" for b in app.button)
