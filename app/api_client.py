@@ -35,12 +35,17 @@ class ApiUnavailableError(ApiError):
 
 @dataclass(frozen=True)
 class ApiClient:
-    """Typed calls to the scoring API at `base_url`; `admin_key` is sent only on admin calls."""
+    """Typed calls to the scoring API at `base_url`.
+
+    `api_key` (the console's own scoring key, when the API requires one) goes with every call;
+    `admin_key` (the operator's, from the sidebar) replaces it on admin calls only.
+    """
 
     base_url: str
     timeout_s: float = 30.0
     retries: int = 2
     backoff_s: float = 0.5
+    api_key: str | None = None
     admin_key: str | None = None
     sleep: Callable[[float], None] = time.sleep
 
@@ -114,7 +119,8 @@ class ApiClient:
         **kwargs: Any,
     ) -> httpx.Response:
         """One request with retries: connection failures always, timeouts and 502-504 when idempotent."""
-        headers = {"X-API-Key": self.admin_key} if admin and self.admin_key else {}
+        key = self.admin_key if admin and self.admin_key else self.api_key
+        headers = {"X-API-Key": key} if key else {}
         timeout = httpx.Timeout(3.0 if quick else (timeout_s or self.timeout_s), connect=3.0)
         attempts = 1 if quick else 1 + self.retries
         url = self.base_url.rstrip("/") + path

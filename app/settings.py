@@ -11,6 +11,7 @@ class ConsoleSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", protected_namespaces=())
 
     api_url: str = "http://127.0.0.1:8000"
+    api_key: str | None = None  # the console's scoring key, when the API sets API_KEYS
     mlflow_tracking_uri: str = "http://127.0.0.1:5000"
     database_url: str | None = None  # the API's inference log, read for activity charts when given
     model_name: str = "credit-scoring"

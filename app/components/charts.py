@@ -131,3 +131,21 @@ def decisions_over_time(volume: pd.DataFrame) -> go.Figure:
         part = volume[volume["decision"] == decision]
         figure.add_bar(x=part["period"], y=part["count"], name=decision, marker_color=color)
     return figure.update_layout(barmode="stack", title="Predictions over time", **_LAYOUT)
+
+
+def alias_timeline(history: pd.DataFrame) -> go.Figure:
+    """Alias moves over time (`when`, `alias`, `action`, `to`, `who`, `why`): one marker per move."""
+    figure = go.Figure()
+    for action, symbol in (("promote", "triangle-up"), ("rollback", "triangle-down"), ("archive", "x")):
+        part = history[history["action"] == action]
+        figure.add_scatter(
+            x=part["when"],
+            y=part["alias"].replace("", "(archived)"),
+            mode="markers+text",
+            text="v" + part["to"].astype(str),
+            textposition="top center",
+            marker={"symbol": symbol, "size": 14},
+            name=action,
+            hovertext=part["who"] + ": " + part["why"].astype(str),
+        )
+    return figure.update_layout(title="Alias history", height=300, **_LAYOUT)

@@ -29,5 +29,6 @@ def api_client() -> ApiClient:
         timeout_s=config.api_timeout_s,
         retries=config.api_retries,
         backoff_s=config.api_backoff_s,
+        api_key=config.api_key,
         admin_key=admin_key(),
     )

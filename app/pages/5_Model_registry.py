@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import mlflow_reader, registry_view
-from app.components import feedback, registry_actions, session, sidebar
+from app.components import charts, feedback, registry_actions, session, sidebar
 
 st.set_page_config(page_title="Model registry", page_icon=":material/inventory_2:", layout="wide")
 sidebar.render()
@@ -36,5 +36,9 @@ history = feedback.try_load(
     config.mlflow_tracking_uri,
     listing.get("name") or config.model_name,
 )
-if history is not None:
-    st.dataframe(registry_view.history_table(history), hide_index=True, use_container_width=True)
+if history:
+    timeline = registry_view.history_table(history)
+    st.plotly_chart(charts.alias_timeline(timeline), use_container_width=True)
+    st.dataframe(timeline, hide_index=True, use_container_width=True)
+elif history is not None:
+    st.info("No alias move has been recorded yet.")

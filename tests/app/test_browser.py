@@ -1,0 +1,101 @@
+"""End to end in a real browser: the console as a real Streamlit process, driven by headless Chromium."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Champion
+from tests.servers import ROOT, Server, free_port, start_process
+
+CHROMIUM = Path("/usr/bin/chromium")
+ENSURE_CHROMIUM = Path(__file__).with_name("ensure_chromium.sh")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's Chromium, installed by the test setup itself when missing."""
+    if not CHROMIUM.exists():
+        result = subprocess.run(["sh", str(ENSURE_CHROMIUM)], capture_output=True, text=True, timeout=900)
+        if result.returncode != 0 or not CHROMIUM.exists():
+            pytest.skip(f"headless Chromium could not be installed: {result.stderr.strip()[-500:]}")
+    return CHROMIUM
+
+
+@pytest.fixture
+def console_server(api_server: Server, champion: Champion, tmp_path) -> Iterator[Server]:
+    """`streamlit run app/Home.py` as a real process, pointed at the session's API and MLflow."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "app" / "Home.py"),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    env = {
+        "API_URL": api_server.url,
+        "MLFLOW_TRACKING_URI": champion.tracking_uri,
+        "MODEL_NAME": champion.name,
+    }
+    server = start_process(
+        command,
+        f"http://127.0.0.1:{port}",
+        tmp_path / "streamlit.log",
+        env=env,
+        health_path="/_stcore/health",
+    )
+    yield server
+    server.stop()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_score_the_example_client_in_a_browser(chromium: Path, console_server: Server, tmp_path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    screenshot = tmp_path / "score_a_client.png"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(chromium),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1600},
+        )
+        try:
+            page = browser.new_page()
+            page.goto(f"{console_server.url}/Score_a_client", wait_until="domcontentloaded")
+            page.get_by_role("button", name="Score this client").click(timeout=60_000)
+            decision = page.get_by_text("Decision:")
+            decision.wait_for(timeout=60_000)
+            page.get_by_text("Probability of default").first.wait_for(timeout=30_000)
+            page.wait_for_timeout(1_500)  # let the gauge and waterfall finish drawing
+            page.screenshot(path=str(screenshot), full_page=True)
+            assert "APPROVE" in decision.inner_text() or "REFUSE" in decision.inner_text()
+            assert page.get_by_text("Traceback").count() == 0
+        finally:
+            browser.close()
+    assert screenshot.stat().st_size > 10_000
+    print(f"screenshot: {screenshot}")
