@@ -9,6 +9,7 @@ feature. No direct identifier is stored: the client id only as a salted SHA-256 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -16,7 +17,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -120,6 +121,15 @@ def _to_db_row(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+class _Lazy:
+    """Marks an iterable queued by `append_lazy`."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        self.rows = rows
+
+
 class InferenceLogWriter:
     """Appends rows from a background thread, in batches, so callers never wait on the database.
 
@@ -149,6 +159,7 @@ class InferenceLogWriter:
         self._engine = create_log_engine(self.url)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = False
+        self._lazy: Iterator[Mapping[str, Any]] | None = None
         self._thread = threading.Thread(target=self._run, name="inference-log-writer", daemon=True)
         self._thread.start()
 
@@ -158,6 +169,13 @@ class InferenceLogWriter:
             raise RuntimeError("the inference log writer is closed")
         for row in rows:
             self._queue.put(row)
+
+    def append_lazy(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Queue an iterable that is consumed in the writer thread (e.g. a generator building rows
+        from a big scored batch), so even building the rows stays off the caller's path."""
+        if self._closed:
+            raise RuntimeError("the inference log writer is closed")
+        self._queue.put(_Lazy(rows))
 
     def flush(self, timeout_s: float | None = 30) -> bool:
         """Wait until every row appended before this call is written; False on timeout."""
@@ -205,7 +223,7 @@ class InferenceLogWriter:
                     backlog.clear()
                 else:
                     time.sleep(self.retry_s)
-            if not backlog:
+            if not backlog and self._lazy is None:
                 for waiter in waiters:
                     waiter.set()
                 waiters.clear()
@@ -213,11 +231,18 @@ class InferenceLogWriter:
                     return
 
     def _collect(self, backlog: list[dict[str, Any]], waiters: list[threading.Event], wait: bool) -> bool:
-        """Move up to one batch from the queue to `backlog`; True when the stop marker was seen."""
+        """Move up to one batch to `backlog`, in queue order; True when the stop marker was seen.
+
+        A lazily appended iterable is consumed one batch at a time (never materialised whole), and
+        nothing queued after it is taken before it is exhausted, so `flush` keeps its meaning.
+        """
         stopping = False
         taken = 0
-        block = wait
+        block = wait and self._lazy is None
         while taken < self.batch_size:
+            if self._lazy is not None:
+                taken += self._take_lazy(backlog, self.batch_size - taken)
+                continue
             try:
                 item = self._queue.get() if block else self._queue.get_nowait()
             except queue.Empty:
@@ -227,10 +252,26 @@ class InferenceLogWriter:
                 stopping = True
             elif isinstance(item, threading.Event):
                 waiters.append(item)
+            elif isinstance(item, _Lazy):
+                self._lazy = iter(item.rows)
             else:
                 backlog.append(_to_db_row(item))
                 taken += 1
         return stopping
+
+    def _take_lazy(self, backlog: list[dict[str, Any]], limit: int) -> int:
+        taken = 0
+        try:
+            for row in itertools.islice(self._lazy, limit):
+                backlog.append(_to_db_row(row))
+                taken += 1
+        except Exception:
+            logger.exception("inference log: building lazily appended rows failed; the rest are lost")
+            self._lazy = None
+            return taken
+        if taken < limit:
+            self._lazy = None
+        return taken
 
     def _write(self, backlog: list[dict[str, Any]]) -> bool:
         """Insert the backlog in batches, removing what was written; False if the database failed."""

@@ -102,3 +102,24 @@ def test_empty_log_reads_as_empty_frame(tmp_path) -> None:
 @pytest.mark.postgres
 def test_postgres_roundtrip(fresh_postgres_database: str) -> None:
     _roundtrip(fresh_postgres_database.replace("postgresql://", "postgres://", 1))
+
+
+def test_lazy_rows_are_built_in_the_writer_thread(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'lazy.db'}"
+    built_in: set[str] = set()
+
+    def rows():
+        import threading
+
+        for row in _rows(2500):
+            built_in.add(threading.current_thread().name)
+            yield row
+
+    with InferenceLogWriter(url, batch_size=100) as writer:
+        writer.append_lazy(rows())
+        writer.append(_rows(1, start=2500))
+        assert writer.flush()
+        assert writer.written == 2501
+    assert built_in == {"inference-log-writer"}
+    frame = read_inference_log(url)
+    assert frame["request_id"].tolist() == [f"req-{i}" for i in range(2501)]
