@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +91,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     dataset = _dataset(args, params)
     report = validate_frame(dataset.frame, dataset.target, dataset.id_column, params.validation)
     print(report.describe())
+    if args.report_out:
+        Path(args.report_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.report_out).write_text(report.describe() + "\n")
     return EXIT_OK if report.ok else EXIT_INVALID_DATA
 
 
@@ -96,7 +101,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ml.train import train_model
 
     params, settings = _params(args), _settings(args)
-    result = train_model(_dataset(args, params), params, settings, quiet=args.quiet)
+    dataset = _dataset(args, params)
+    result = train_model(dataset, params, settings, quiet=args.quiet)
     summary: dict[str, Any] = {
         "run_id": result.run_id,
         "model_uri": result.model_uri,
@@ -104,6 +110,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         "best_iteration": result.best_iteration,
         "metrics": {k: round(v, 5) for k, v in result.metrics.items() if k.startswith("test_")},
     }
+    if args.model_out:
+        from ml.pipeline import save_model_dir
+
+        save_model_dir(result, dataset, params, settings, Path(args.model_out))
+        summary["model_out"] = args.model_out
     if args.register or args.promote:
         registry = _registry(args)
         summary["version"] = registry.register(result.model_uri, result.run_id)
@@ -205,6 +216,111 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_prepare_data(args: argparse.Namespace) -> int:
+    from ml.pipeline import prepare_data
+
+    params = _params(args)
+    rows = args.rows or params.data.rows
+    seed = args.seed if args.seed is not None else params.data.seed
+    size = prepare_data(Path(args.output), args.source, rows, seed)
+    origin = args.source or f"the generator ({rows} rows, seed {seed})"
+    print(f"wrote {args.output} ({size} bytes) from {origin}")
+    return EXIT_OK
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ml.pipeline import evaluate_model_dir
+
+    metrics = evaluate_model_dir(
+        Path(args.model_dir), _params(args).cost, Path(args.metrics_out), Path(args.plots_dir)
+    )
+    _print_json(metrics)
+    return EXIT_OK
+
+
+def cmd_version_data(args: argparse.Namespace) -> int:
+    from ml.data_version import DataVersioningError, record_dvc_hash, version_with_dvc
+
+    try:
+        data_hash = version_with_dvc(args.path, args.repo)
+    except DataVersioningError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.run_id:
+        record_dvc_hash(args.run_id, data_hash, _settings(args).mlflow_tracking_uri)
+    _print_json({"path": args.path, "dvc_data_hash": data_hash, "run_id": args.run_id})
+    return EXIT_OK
+
+
+def _moment(text: str) -> datetime:
+    """An ISO date or time for --since / --until (naive means UTC)."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO date/time: {text!r}") from exc
+
+
+def _reports_dir(args: argparse.Namespace, params: Params) -> Path:
+    return Path(args.reports_dir or params.drift.reports_dir)
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    """Exit 0 no drift, 3 drift (share above drift.threshold), 1 error (nothing written)."""
+    from mlflow.exceptions import MlflowException
+
+    from ml.monitoring import run_check
+
+    params, settings = _params(args), _settings(args)
+    try:
+        outcome = run_check(
+            params,
+            settings,
+            _reports_dir(args, params),
+            reference_path=args.reference,
+            current_path=args.current,
+            database_url=args.database_url,
+            last_n=args.last_n,
+            since=args.since,
+            until=args.until,
+            reference_rows=args.reference_rows,
+            report_id=args.report_id,
+        )
+    except (ValueError, OSError, RuntimeError, MlflowException) as exc:
+        print(f"drift check failed: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    summary = outcome.summary
+    if args.json:
+        _print_json(summary)
+        return outcome.exit_code
+    verdict = "DRIFT" if summary["dataset_drift"] else "no drift"
+    print(
+        f"drift check {summary['report_id']}: {summary['n_drifted']} of {summary['n_columns']} columns drifted "
+        f"(share {summary['drift_share']:.1%}, threshold {summary['threshold']:.1%}): {verdict}"
+    )
+    if summary["drifted_columns"]:
+        print("drifted: " + ", ".join(summary["drifted_columns"]))
+    print(f"data quality score {summary['data_quality']['score']:.4f}")
+    for issue in summary["data_quality"]["issues"]:
+        print(f"  {issue}")
+    print(f"report: {outcome.paths['html']} (and latest.html), summary: {outcome.paths['json']}")
+    print(f"retrain trigger: {'present' if outcome.trigger else 'none'}")
+    print(f"mlflow run: {summary['mlflow_run_id'] if outcome.mlflow_logged else 'not logged'}")
+    return outcome.exit_code
+
+
+def cmd_retrain_if_drift(args: argparse.Namespace) -> int:
+    """Exit 0 (nothing to do, or retrained), 5 when --promote was asked and the gate refused."""
+    from ml.monitoring import retrain_if_drift
+
+    params, settings = _params(args), _settings(args)
+    outcome = retrain_if_drift(
+        params, settings, _reports_dir(args, params), args.data, args.current, args.promote, args.who
+    )
+    _print_json(outcome)
+    refused = args.promote and outcome["action"] == "retrained" and not outcome["gate"]["passed"]
+    return EXIT_GATE_REFUSED if refused else EXIT_OK
+
+
 # parser ----------------------------------------------------------------------------------------------
 
 
@@ -240,6 +356,11 @@ def build_parser() -> argparse.ArgumentParser:
         ("list", cmd_list, "list versions with aliases and key metrics"),
         ("history", cmd_history, "show every alias move with who / when / why"),
         ("bootstrap", cmd_bootstrap, "train and promote a demo champion when the registry has none"),
+        ("drift", cmd_drift, "check data drift against the reference (exit 0 none, 3 drift, 1 error)"),
+        ("retrain-if-drift", cmd_retrain_if_drift, "when the retrain trigger is set: train, register, gate"),
+        ("prepare-data", cmd_prepare_data, "write the pipeline's training CSV: import --source or generate"),
+        ("evaluate", cmd_evaluate, "evaluate a `train --model-out` directory into metrics.json and plots"),
+        ("version-data", cmd_version_data, "dvc add + dvc push a data file; print (and tag) its DVC hash"),
     ]
     parsers = {}
     for name, handler, help_text in commands:
@@ -268,6 +389,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--reason", help="why (recorded with the promotion)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--model-out", help="also save the scoring model and its test split here (for `evaluate`)")
+    parsers["validate"].add_argument("--report-out", help="also write the report to this file")
 
     parsers["register"].add_argument("--run-id", required=True)
 
@@ -288,6 +411,43 @@ def build_parser() -> argparse.ArgumentParser:
     p = parsers["bootstrap"]
     p.add_argument("--rows", type=int, default=50_000)
     p.add_argument("--quiet", action="store_true")
+
+    p = parsers["drift"]
+    p.add_argument("--reference", help="reference CSV/Parquet (default: the champion's training sample)")
+    p.add_argument("--current", help="current CSV/Parquet (default: the inference log)")
+    p.add_argument("--database-url", help="inference log database (default: $DATABASE_URL, else SQLite)")
+    p.add_argument(
+        "--last-n", type=int, help="most recent rows to check (default for the log: drift.current_rows)"
+    )
+    p.add_argument("--since", type=_moment, help="inference log window start (ISO, UTC)")
+    p.add_argument("--until", type=_moment, help="inference log window end, excluded (ISO, UTC)")
+    p.add_argument("--reference-rows", type=int, help="sample the reference down to this many rows")
+    p.add_argument("--reports-dir", help="where reports and the trigger go (default: drift.reports_dir)")
+    p.add_argument("--report-id", help="id to give the report (default: time + random suffix)")
+    p.add_argument("--json", action="store_true", help="print the JSON summary")
+
+    p = parsers["retrain-if-drift"]
+    p.add_argument("--data", help="labelled training CSV (default: reference sample + the trigger's batch)")
+    p.add_argument("--current", help="labelled current batch to add to the reference sample")
+    p.add_argument("--reports-dir", help="where the trigger is (default: drift.reports_dir)")
+    p.add_argument("--promote", action="store_true", help="make the candidate champion if the gate passes")
+    p.add_argument("--who", help="who (recorded with the alias moves; default: the current user)")
+
+    p = parsers["prepare-data"]
+    p.add_argument("--source", default="", help="CSV to import, e.g. application_train.csv (empty: generate)")
+    p.add_argument("--rows", type=int, help="rows to generate (default from params.yaml)")
+    p.add_argument("--seed", type=int, help="generator seed (default from params.yaml)")
+    p.add_argument("--output", "-o", default="data/application_train.csv")
+
+    p = parsers["evaluate"]
+    p.add_argument("--model-dir", default="model", help="directory written by `train --model-out`")
+    p.add_argument("--metrics-out", default="metrics.json")
+    p.add_argument("--plots-dir", default="plots", help="where the ROC / PR / confusion plot data go")
+
+    p = parsers["version-data"]
+    p.add_argument("path", help="file or directory inside the DVC repository")
+    p.add_argument("--repo", default=".", help="the DVC repository (default: the current directory)")
+    p.add_argument("--run-id", help="also tag this MLflow run with the hash (tag dvc_data_hash)")
     return parser
 
 
@@ -297,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
     from ml.train import InvalidDataError
 
     args = build_parser().parse_args(argv)
+    # stdout is for results (JSON with --json / train); MLflow's run links go to our stderr log instead.
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
     try:
         return args.handler(args)
     except InvalidDataError as exc:

@@ -251,5 +251,8 @@ def train_model(dataset: Dataset, params: Params, settings: Settings, quiet: boo
         example = _as_float(test[schema.names()].head(5), schema)
         model_uri = _log_model(model, example, Path(tmp))
         mlflow.log_text(json.dumps(model.meta.__dict__, indent=2), "model_meta.json")
-    _log(f"run {run.info.run_id} logged", quiet)
+    _log(
+        f"run {run.info.run_id} logged to {settings.mlflow_tracking_uri} (experiment {settings.experiment_name})",
+        quiet,
+    )
     return TrainResult(run.info.run_id, model_uri, metrics, threshold, booster.best_iteration)

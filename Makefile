@@ -1,0 +1,46 @@
+# One command per job; every target works on a fresh clone (the first one creates .venv).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/lock.txt | sha1sum | cut -c1-12)
+PG_TEST_URL := postgresql://postgres@127.0.0.1:5432/test
+
+.PHONY: setup setup-dvc run test test-fast lint format bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/lock.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is needed"'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements/lock.txt -e '.[all]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+setup-dvc: setup
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements/lock.txt -e '.[all,dvc]'
+
+run: setup
+	$(PY) scripts/run_local.py
+
+# TEST_DATABASE_URL is exported when the local PostgreSQL answers, so the PostgreSQL variants run.
+test: setup
+	@if [ -z "$$TEST_DATABASE_URL" ] && $(PY) -c "import psycopg2; psycopg2.connect('$(PG_TEST_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+		export TEST_DATABASE_URL=$(PG_TEST_URL); echo "PostgreSQL answers: TEST_DATABASE_URL=$(PG_TEST_URL)"; fi; \
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: setup
+	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf .pytest_cache .ruff_cache htmlcov .coverage
