@@ -1,0 +1,115 @@
+"""The FastAPI application: `uvicorn api.main:app` (or `python -m api.main`, which honours PORT)."""
+
+from __future__ import annotations
+
+from api.lean_imports import block_unused_imports, limit_heap_growth
+
+block_unused_imports()
+limit_heap_growth()
+
+import asyncio  # noqa: E402
+import contextlib  # noqa: E402
+import logging  # noqa: E402
+import time  # noqa: E402
+from collections.abc import AsyncIterator  # noqa: E402
+
+import httpx  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+
+from api.auth import KeyChecker  # noqa: E402
+from api.core.config import SERVICE_VERSION, ApiSettings, get_settings  # noqa: E402
+from api.errors import install_error_handlers  # noqa: E402
+from api.logging import configure_logging  # noqa: E402
+from api.middleware import RequestContextMiddleware  # noqa: E402
+from api.mlflow_source import MlflowSource  # noqa: E402
+from api.model_cache import ModelCache  # noqa: E402
+from api.model_holder import ModelHolder  # noqa: E402
+from api.registry_actions import RegistryActions  # noqa: E402
+from api.routes import drift, explain, health, model, models, predict  # noqa: E402
+from api.routes import metrics as metrics_route  # noqa: E402
+from ml.config import load_params  # noqa: E402
+from ml.inference_log import InferenceLogWriter  # noqa: E402
+
+logger = logging.getLogger("api")
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load the model (MLflow, else the disk cache, else none and keep trying), poll, drain the log on exit."""
+    settings: ApiSettings = app.state.settings
+    keys = KeyChecker(settings.scoring_keys(), settings.admin_keys())
+    configure_logging(settings.log_level, secrets=keys.scoring_keys | keys.admin_keys)
+    if keys.open_access:
+        logger.warning("API_KEYS and ADMIN_API_KEYS are unset: open access, for local use only")
+    holder = ModelHolder(
+        MlflowSource(settings.mlflow_tracking_uri, settings.mlflow_timeout_s),
+        ModelCache(settings.model_cache_dir),
+        settings.model_name,
+        settings.model_alias,
+    )
+    app.state.keys = keys
+    app.state.holder = holder
+    app.state.registry = RegistryActions(
+        settings.model_name, settings.mlflow_tracking_uri, load_params().gate
+    )
+    app.state.inference_log = InferenceLogWriter(settings.database_url)
+    app.state.http = httpx.AsyncClient()
+    await asyncio.to_thread(holder.refresh)
+    if holder.current is None:
+        logger.error("no model loaded: serving 503 until one arrives", extra={"reason": holder.last_error})
+    poller = asyncio.create_task(holder.poll_forever(settings.model_poll_interval_s))
+    logger.info(
+        "api ready",
+        extra={"model_version": holder.current.version if holder.current else None, "port": settings.port},
+    )
+    try:
+        yield
+    finally:
+        poller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poller
+        await app.state.http.aclose()
+        app.state.inference_log.close()
+        logger.info(
+            "api stopped; inference log drained", extra={"rows_written": app.state.inference_log.written}
+        )
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Credit scoring API",
+        version=SERVICE_VERSION,
+        description="Scores loan applications with the registry's champion model; see docs/api.md.",
+        lifespan=lifespan,
+        max_body_size=settings.max_upload_bytes,
+    )
+    app.state.settings = settings
+    app.state.started = time.monotonic()
+    install_error_handlers(app)
+    for router in (
+        health.router,
+        predict.router,
+        explain.router,
+        model.router,
+        models.router,
+        metrics_route.router,
+        drift.router,
+    ):
+        app.include_router(router)
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+app = create_app()
+
+
+def main() -> None:
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run("api.main:app", host="0.0.0.0", port=settings.port, log_level=settings.log_level.lower())
+
+
+if __name__ == "__main__":
+    main()

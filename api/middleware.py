@@ -1,0 +1,70 @@
+"""Per-request context as plain ASGI middleware: request id, access log, latency and status metrics.
+
+Plain ASGI rather than BaseHTTPMiddleware, which costs a task and a stream per request on the hot path.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import metrics
+from api.logging import request_id_var
+
+REQUEST_ID_HEADER = b"x-request-id"
+_VALID_ID = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
+access_log = logging.getLogger("api.access")
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = _request_id(scope)
+        token = request_id_var.set(request_id)
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (REQUEST_ID_HEADER, request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            metrics.REQUESTS.labels(scope["method"], path, str(status)).inc()
+            metrics.LATENCY.labels(path).observe(elapsed)
+            if status >= 400:
+                metrics.ERRORS.labels(path, str(status)).inc()
+            access_log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 3),
+                },
+            )
+            request_id_var.reset(token)
+
+
+def _request_id(scope: Scope) -> str:
+    """The caller's X-Request-ID when it is a sane token, else a new one."""
+    for name, value in scope["headers"]:
+        if name == REQUEST_ID_HEADER and _VALID_ID.match(value):
+            return value.decode()
+    return uuid.uuid4().hex

@@ -1,0 +1,89 @@
+"""Registry reads and writes for the API, through `ml.registry.Registry` (gate included).
+
+MLflow's client is imported only when an admin or a console asks, keeping it out of a replica's
+memory otherwise. Calls are blocking and run in a worker thread; failures become HTTP errors: a gate
+refusal is 409 with its verdict, an impossible action 409, an unknown version 404, MLflow down 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import HTTPException, status
+
+from ml.config import GateParams
+
+T = TypeVar("T")
+
+
+class RegistryActions:
+    def __init__(self, name: str, tracking_uri: str, gate: GateParams) -> None:
+        self.name = name
+        self.tracking_uri = tracking_uri
+        self.gate = gate
+
+    def _registry(self):
+        from ml.registry import Registry
+
+        return Registry(self.name, self.tracking_uri, self.gate)
+
+    async def _call(self, action: Callable[[Any], T]) -> T:
+        from ml.registry import GateRefusedError, RegistryError, as_dict
+
+        try:
+            return await asyncio.to_thread(lambda: action(self._registry()))
+        except GateRefusedError as exc:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                {"detail": f"refused by the quality gate: {exc}", "verdict": as_dict(exc.verdict)},
+            ) from exc
+        except RegistryError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        except HTTPException:
+            raise
+        except Exception as exc:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE, f"model registry unavailable: {exc}"
+            ) from exc
+
+    async def overview(self) -> dict[str, Any]:
+        from ml.registry import as_dict
+
+        def read(registry) -> dict[str, Any]:
+            return {
+                "aliases": registry.aliases(),
+                "versions": [as_dict(info) for info in registry.list_versions()],
+                "history": [as_dict(event) for event in registry.history()],
+            }
+
+        return await self._call(read)
+
+    async def promote(self, version: str, alias: str, reason: str, who: str, force: bool) -> dict[str, Any]:
+        from ml.registry import as_dict
+
+        def promote(registry) -> dict[str, Any]:
+            _require_version(registry, version)
+            event, verdict = registry.promote(version, alias, reason, who=who, force=force)
+            return {"event": as_dict(event), "verdict": as_dict(verdict) if verdict else None}
+
+        return await self._call(promote)
+
+    async def rollback(self, reason: str, who: str) -> dict[str, Any]:
+        from ml.registry import as_dict
+
+        return await self._call(lambda registry: {"event": as_dict(registry.rollback(reason, who=who))})
+
+
+def _require_version(registry, version: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        registry.client.get_model_version(registry.name, version)
+    except MlflowException as exc:
+        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, f"model {registry.name!r} has no version {version}"
+            ) from exc
+        raise

@@ -1,0 +1,39 @@
+"""GET /model (what is served) and POST /model/reload (follow the alias now, admin)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Depends, Request
+
+from api.auth import AdminCaller, require_scoring
+from api.deps import Served
+from api.routes.predict import ERRORS
+from api.schemas import ModelInfo, ReloadResponse
+
+router = APIRouter(tags=["model"])
+
+
+@router.get("/model", response_model=ModelInfo, responses=ERRORS, dependencies=[Depends(require_scoring)])
+async def model_info(served: Served) -> ModelInfo:
+    model = served.model
+    return ModelInfo(
+        name=served.name,
+        version=served.version,
+        alias=served.alias,
+        run_id=served.run_id,
+        source=served.source,
+        loaded_at=served.loaded_at,
+        threshold=model.meta.threshold,
+        metrics=model.meta.metrics,
+        feature_names=model.feature_names(),
+        feature_schema=model.schema.model_dump(),
+    )
+
+
+@router.post("/model/reload", response_model=ReloadResponse, responses=ERRORS)
+async def reload_model(request: Request, caller: AdminCaller) -> ReloadResponse:
+    holder = request.app.state.holder
+    changed = await asyncio.to_thread(holder.refresh)
+    served = holder.current
+    return ReloadResponse(changed=changed, served_version=served.version if served else None)

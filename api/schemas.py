@@ -1,0 +1,158 @@
+"""Request and response bodies (pydantic v2); they are the OpenAPI contract at /docs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EXAMPLE_FEATURES = {
+    "SK_ID_CURR": 100002,
+    "NAME_CONTRACT_TYPE": "Cash loans",
+    "AMT_INCOME_TOTAL": 202500.0,
+    "AMT_CREDIT": 406597.5,
+    "AMT_ANNUITY": 24700.5,
+    "DAYS_BIRTH": -9461,
+    "EXT_SOURCE_2": 0.2629,
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PredictRequest(_Strict):
+    features: dict[str, Any] = Field(
+        description=(
+            "Raw features of one client, by name (see GET /model for the schema). Missing optional "
+            "features are scored as missing; the id column is accepted and only stored hashed."
+        ),
+        json_schema_extra={"example": EXAMPLE_FEATURES},
+    )
+
+
+class PredictResponse(BaseModel):
+    request_id: str
+    model_name: str
+    model_version: str
+    probability: float = Field(description="Probability of default.")
+    decision: Literal["approve", "refuse"]
+    risk_band: str
+    threshold: float = Field(description="Cost-optimal decision threshold of this model version.")
+
+
+class RowError(BaseModel):
+    row: int | None = Field(None, description="JSON: 1-based record index; CSV: line number (header = 1).")
+    field: str
+    reason: str
+
+
+class ErrorResponse(BaseModel):
+    detail: str
+    errors: list[RowError] = []
+    request_id: str | None = None
+
+
+class BatchRow(BaseModel):
+    row: int
+    probability: float
+    decision: Literal["approve", "refuse"]
+    risk_band: str
+
+
+class BatchResponse(BaseModel):
+    request_id: str
+    model_name: str
+    model_version: str
+    threshold: float
+    rows: int = Field(description="Rows received.")
+    scored: int
+    rejected: int
+    results: list[BatchRow]
+    errors: list[RowError] = Field(description="Problems of rejected rows (the first 1,000).")
+
+
+class ExplainRequest(PredictRequest):
+    top: int = Field(10, ge=1, le=500, description="How many contributions to return, largest first.")
+
+
+class Contribution(BaseModel):
+    feature: str
+    value: float | str | None = Field(description="The model's input value (engineered features included).")
+    contribution: float = Field(description="Signed contribution to the log-odds of default.")
+
+
+class ExplainResponse(BaseModel):
+    request_id: str
+    model_name: str
+    model_version: str
+    probability: float
+    decision: Literal["approve", "refuse"]
+    risk_band: str
+    base_value: float = Field(description="Log-odds before any feature (LightGBM's expected value).")
+    contributions: list[Contribution]
+
+
+class HealthResponse(BaseModel):
+    status: Literal["healthy", "degraded", "unavailable"]
+    model_loaded: bool
+    model_name: str
+    model_version: str | None
+    model_alias: str
+    mlflow_reachable: bool
+    service_version: str
+    uptime_s: float
+
+
+class ModelInfo(BaseModel):
+    name: str
+    version: str
+    alias: str
+    run_id: str | None
+    source: Literal["mlflow", "cache"]
+    loaded_at: datetime
+    threshold: float
+    metrics: dict[str, float]
+    feature_names: list[str]
+    feature_schema: dict[str, Any] = Field(description="Names, kinds, categories and plausible ranges.")
+
+
+class VersionOut(BaseModel):
+    version: str
+    aliases: list[str]
+    run_id: str | None
+    created: str
+    status: str
+    metrics: dict[str, float]
+    tags: dict[str, str]
+    archived: bool
+
+
+class ModelsResponse(BaseModel):
+    name: str
+    aliases: dict[str, str]
+    served_version: str | None
+    versions: list[VersionOut]
+    history: list[dict[str, Any]] = Field(description="Alias moves, oldest first (who / when / why).")
+
+
+class PromoteRequest(_Strict):
+    alias: Literal["champion", "challenger"] = "champion"
+    reason: str = Field(min_length=1, max_length=4000)
+    force: bool = Field(False, description="Override a refusing quality gate (needs a reason; recorded).")
+
+
+class RollbackRequest(_Strict):
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+class RegistryActionResponse(BaseModel):
+    event: dict[str, Any]
+    verdict: dict[str, Any] | None = None
+    served_version: str | None = Field(description="Version this replica serves after reloading.")
+
+
+class ReloadResponse(BaseModel):
+    changed: bool
+    served_version: str | None
