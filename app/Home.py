@@ -51,7 +51,7 @@ if config.database_url:
     elif volume.empty:
         st.info("No predictions in the inference log over the last 7 days.")
     else:
-        st.plotly_chart(charts.decisions_over_time(volume), use_container_width=True)
+        st.plotly_chart(charts.decisions_over_time(volume), width="stretch")
 else:
     st.caption("Set DATABASE_URL for the console to chart predictions over time from the inference log.")
 

@@ -16,6 +16,7 @@ import streamlit as st
 from app.errors import SourceUnavailableError
 from ml.inference_log import inference_log, normalize_database_url
 
+PREDICTIONS_METRIC = "api_predictions_total"  # labels: model_version, decision
 _SAMPLE = re.compile(r"^(?P<name>[a-zA-Z_:][\w:]*)(?:\{(?P<labels>[^}]*)\})?\s+(?P<value>\S+)")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
@@ -44,7 +45,7 @@ def prediction_counts(metrics_text: str) -> dict[str, float]:
     counts: dict[str, float] = {}
     for line in metrics_text.splitlines():
         match = _SAMPLE.match(line)
-        if not match or "prediction" not in match["name"] or not match["name"].endswith("_total"):
+        if not match or match["name"] != PREDICTIONS_METRIC:
             continue
         labels = dict(_LABEL.findall(match["labels"] or ""))
         if "decision" in labels:

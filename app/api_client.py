@@ -7,6 +7,7 @@ free Render instance waking up (30-60 s) costs a wait rather than an error. Fail
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 
 
 class ApiError(SourceUnavailableError):
-    """The API answered with an error; `detail` keeps its body (e.g. the gate's verdict on a 409)."""
+    """The API answered with an error; `detail` keeps its body (e.g. the gate's `verdict` on a 409)."""
 
     def __init__(self, message: str, status: int | None = None, detail: Any = None) -> None:
         super().__init__(message)
@@ -77,8 +78,8 @@ class ApiClient:
     def predict(self, features: dict[str, Any]) -> dict[str, Any]:
         return self._json("POST", "/predict", json={"features": features})
 
-    def explain(self, features: dict[str, Any]) -> dict[str, Any]:
-        return self._json("POST", "/explain", json={"features": features})
+    def explain(self, features: dict[str, Any], top: int = 12) -> dict[str, Any]:
+        return self._json("POST", "/explain", json={"features": features, "top": top})
 
     def predict_batch_csv(self, filename: str, content: bytes) -> dict[str, Any]:
         files = {"file": (filename, content, "text/csv")}
@@ -160,40 +161,36 @@ def _too_slow(base_url: str, method: str, path: str) -> str:
 
 
 def _error_from(response: httpx.Response, method: str, path: str) -> ApiError:
-    """An operator-readable error from the API's answer (FastAPI's `detail` in its several shapes)."""
+    """An operator-readable error from the API's answer: `{detail, errors: [{row, field, reason}], ...}`."""
     try:
         body = response.json()
     except ValueError:
-        body = response.text
-    detail = body.get("detail", body) if isinstance(body, dict) else body
+        body = {"detail": response.text[:300]}
     status = response.status_code
     if status == 401:
         message = "This action needs an admin API key: enter it in the sidebar."
     elif status == 403:
         message = "The API key in the sidebar is not allowed to do this."
     else:
-        message = f"The API refused {method} {path} (HTTP {status}): {describe_detail(detail)}"
-    return (ApiUnavailableError if status in RETRY_STATUSES else ApiError)(message, status, detail)
+        message = f"The API refused {method} {path} (HTTP {status}): {describe_error(body)}"
+    return (ApiUnavailableError if status in RETRY_STATUSES else ApiError)(message, status, body)
 
 
-def describe_detail(detail: Any) -> str:
-    """One line from FastAPI's error detail: a string, a list of field errors, or an object."""
-    if isinstance(detail, str):
-        return detail
-    if isinstance(detail, list):
-        parts = []
-        for item in detail[:5]:
-            if isinstance(item, dict):
-                where = item.get("field") or ".".join(str(p) for p in item.get("loc", []) if p != "body")
-                parts.append(f"{where}: {item.get('msg') or item.get('reason') or item}")
-            else:
-                parts.append(str(item))
-        return "; ".join(parts) + (f" (and {len(detail) - 5} more)" if len(detail) > 5 else "")
-    if isinstance(detail, dict):
-        for key in ("message", "reason", "error"):
-            if isinstance(detail.get(key), str):
-                return detail[key]
-        reasons = detail.get("reasons") or detail.get("verdict", {}).get("reasons")
-        if reasons:
-            return "; ".join(map(str, reasons))
-    return str(detail)
+def describe_error(body: Any, limit: int = 5) -> str:
+    """One line from an error body: its `detail`, then the first few field problems with their rows."""
+    if not isinstance(body, dict):
+        return str(body)
+    detail = body.get("detail")
+    text = detail if isinstance(detail, str) else json.dumps(detail) if detail is not None else "no detail"
+    problems = [_problem(item) for item in body.get("errors") or []]
+    if problems:
+        more = f" (and {len(problems) - limit} more)" if len(problems) > limit else ""
+        text += ": " + "; ".join(problems[:limit]) + more
+    return text
+
+
+def _problem(item: Any) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    where = f"line {item['row']}, " if item.get("row") is not None else ""
+    return f"{where}{item.get('field') or 'body'}: {item.get('reason', 'invalid')}"

@@ -1,7 +1,7 @@
 """Batch scoring in chunks, so a large CSV shows progress and each request stays small.
 
-The API numbers rows from 1 within each request; here they become row numbers of the whole file
-(1 = the first data row), and the results are joined back onto the uploaded rows.
+The API names rows by CSV line within each request (header = line 1); here they become lines of
+the whole uploaded file, as a spreadsheet numbers its rows, and results are joined back onto them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ RESULT_COLUMNS = ("probability", "decision", "risk_band")
 
 @dataclass
 class BatchOutcome:
-    """Scored rows (the upload plus result columns) and the rows the API refused, with reasons."""
+    """Scored rows (`line`, results, then the uploaded columns) and the refused lines with reasons."""
 
     scored: pd.DataFrame
     errors: pd.DataFrame
@@ -47,21 +47,29 @@ def score_in_chunks(
     """Send the frame chunk by chunk through `score_csv`; report (rows done, total) after each."""
     results: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
-    threshold, versions = None, set()
+    threshold, versions = None, set[str]()
     for offset, content in chunks(frame, rows):
         answer = score_csv(content)
         threshold = answer.get("threshold", threshold)
-        for item in answer.get("results", []):
-            results.append({**item, "row": item["row"] + offset})
-            versions.add(str(item.get("model_version", answer.get("model_version"))))
-        errors.extend({**item, "row": item["row"] + offset} for item in answer.get("errors", []))
+        versions.add(str(answer.get("model_version")))
+        results.extend({**item, "line": item["row"] + offset} for item in answer.get("results", []))
+        errors.extend(_error_line(item, offset) for item in answer.get("errors", []))
         on_progress(min(offset + rows, len(frame)), len(frame))
     return BatchOutcome(_join(frame, results), pd.DataFrame(errors), threshold, versions)
 
 
+def _error_line(item: dict[str, Any], offset: int) -> dict[str, Any]:
+    line = item.get("row")
+    return {
+        "line": None if line is None else line + offset,
+        "field": item.get("field"),
+        "reason": item.get("reason"),
+    }
+
+
 def _join(frame: pd.DataFrame, results: list[dict[str, Any]]) -> pd.DataFrame:
-    """The uploaded rows that were scored, with their row number and results."""
-    columns = ["row", *RESULT_COLUMNS]
-    scored = pd.DataFrame(results, columns=columns) if results else pd.DataFrame(columns=columns)
-    uploaded = frame.assign(row=range(1, len(frame) + 1))
-    return scored[columns].merge(uploaded, on="row", how="left")
+    """The uploaded rows that were scored, with their line number and results."""
+    columns = ["line", *RESULT_COLUMNS]
+    scored = pd.DataFrame(results)[columns] if results else pd.DataFrame(columns=columns)
+    uploaded = frame.assign(line=range(2, len(frame) + 2))
+    return scored.merge(uploaded, on="line", how="left")

@@ -1,4 +1,4 @@
-"""Read-only views of MLflow for the console: training runs, drift-check runs, registry history.
+"""Read-only views of MLflow for the console: training runs, drift-check runs and their artifacts.
 
 The console writes nothing here (registry changes go through the API). Results are cached for a
 short time so that paging around does not hammer a sleeping MLflow, and failures become
@@ -11,7 +11,6 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict
 from functools import wraps
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -26,7 +25,6 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
 from mlflow.tracking import MlflowClient  # noqa: E402 - after the retry settings above
 
 from app.errors import SourceUnavailableError  # noqa: E402
-from ml.registry import Registry  # noqa: E402
 
 TTL_S = 30
 MAX_RUNS = 200
@@ -134,21 +132,7 @@ def artifact_text(tracking_uri: str, run_id: str, path: str) -> str:
     return _download_text(tracking_uri, run_id, path)
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
-@_friendly
-def registry_versions(tracking_uri: str, model_name: str) -> list[dict[str, Any]]:
-    """Every version of the registered model (newest first) with aliases, metrics and tags."""
-    return [asdict(info) for info in Registry(model_name, tracking_uri).list_versions()]
-
-
-@st.cache_data(ttl=TTL_S, show_spinner=False)
-@_friendly
-def alias_history(tracking_uri: str, model_name: str) -> list[dict[str, Any]]:
-    """Every alias move recorded by the registry, oldest first."""
-    return [asdict(event) for event in Registry(model_name, tracking_uri).history()]
-
-
 def clear_cache() -> None:
     """Forget cached reads (after a registry action, or when the operator asks to retry)."""
-    for func in (runs, roc_curve, report_artifacts, artifact_text, registry_versions, alias_history):
+    for func in (runs, roc_curve, report_artifacts, artifact_text):
         func.clear()

@@ -25,7 +25,7 @@ def versions_table(versions: list[dict[str, Any]]) -> pd.DataFrame:
                 "created": info.get("created"),
                 "by": tags.get(f"{alias}_by") if alias else None,
                 "why": tags.get(f"{alias}_reason") if alias else None,
-                "archived": tags.get("archived") == "true",
+                "archived": bool(info.get("archived")),
             }
         )
     return pd.DataFrame(rows)

@@ -14,7 +14,6 @@ class ConsoleSettings(BaseSettings):
     api_key: str | None = None  # the console's scoring key, when the API sets API_KEYS
     mlflow_tracking_uri: str = "http://127.0.0.1:5000"
     database_url: str | None = None  # the API's inference log, read for activity charts when given
-    model_name: str = "credit-scoring"
     experiment_name: str = "credit-scoring"
     monitoring_experiment_name: str = "credit-scoring-monitoring"
     api_timeout_s: float = 30.0

@@ -17,13 +17,11 @@ def render(filename: str, outcome: BatchOutcome) -> None:
     cols[0].metric("Scored rows", f"{len(scored):,}")
     cols[1].metric("Approved", f"{approved:,}")
     cols[2].metric("Refused", f"{len(scored) - approved:,}")
-    cols[3].metric("Rows with errors", f"{errors['row'].nunique() if not errors.empty else 0:,}")
+    cols[3].metric("Rows with errors", f"{errors['line'].nunique() if not errors.empty else 0:,}")
     if not scored.empty:
-        st.dataframe(scored, hide_index=True, use_container_width=True)
+        st.dataframe(scored, hide_index=True, width="stretch")
         if outcome.threshold is not None:
-            st.plotly_chart(
-                charts.score_histogram(scored["probability"], outcome.threshold), use_container_width=True
-            )
+            st.plotly_chart(charts.score_histogram(scored["probability"], outcome.threshold), width="stretch")
         st.download_button(
             "Download the scored CSV",
             scored.to_csv(index=False).encode(),
@@ -33,5 +31,5 @@ def render(filename: str, outcome: BatchOutcome) -> None:
         )
     if not errors.empty:
         st.subheader("Rows not scored")
-        st.caption("Row 1 is the first data row of the file (the header is not counted).")
-        st.dataframe(errors, hide_index=True, use_container_width=True)
+        st.caption("Lines are numbered as in the file and in a spreadsheet: the header is line 1.")
+        st.dataframe(errors, hide_index=True, width="stretch")

@@ -1,6 +1,6 @@
 """Promote and roll back through the API, each with a reason and an explicit confirmation step.
 
-An action is first staged in session state; only the Confirm button sends it. The gate's verdict
+An action is first staged in session state by its form; only the Confirm button sends it. The gate's verdict
 (on a refused promotion) and the API's answer are shown as they came back.
 """
 
@@ -19,41 +19,46 @@ OUTCOME = "registry_outcome"
 
 
 def _stage(action: dict[str, Any]) -> None:
+    """Keep the action for the confirmation step (a form callback: it runs before the page redraws)."""
+    if not action["reason"].strip():
+        st.session_state[OUTCOME] = ("invalid", {"message": "Give a reason: it is recorded in the registry."})
+        return
     st.session_state[PENDING] = action
     st.session_state.pop(OUTCOME, None)
+
+
+def _stage_promotion() -> None:
+    state = st.session_state
+    _stage(
+        {
+            "action": "promote",
+            "version": state["promote_version"],
+            "alias": state["promote_alias"],
+            "reason": state["promote_reason"],
+            "force": state["promote_force"],
+        }
+    )
+
+
+def _stage_rollback() -> None:
+    _stage({"action": "rollback", "reason": st.session_state["rollback_reason"]})
 
 
 def promote_form(versions: list[str]) -> None:
     with st.form("promote"):
         st.markdown("**Promote a version**")
-        version = st.selectbox("Version", versions, key="promote_version")
-        alias = st.radio("To", ALIASES, horizontal=True, key="promote_alias")
-        reason = st.text_input("Reason (recorded with the move)", key="promote_reason")
-        force = st.checkbox("Force past a refusing quality gate (needs a reason)", key="promote_force")
-        if st.form_submit_button("Review promotion"):
-            if not reason.strip():
-                st.error("Give a reason: it is recorded in the registry history.")
-            else:
-                _stage(
-                    {
-                        "action": "promote",
-                        "version": version,
-                        "alias": alias,
-                        "reason": reason,
-                        "force": force,
-                    }
-                )
+        st.selectbox("Version", versions, key="promote_version")
+        st.radio("To", ALIASES, horizontal=True, key="promote_alias")
+        st.text_input("Reason (recorded with the move)", key="promote_reason")
+        st.checkbox("Force past a refusing quality gate (needs a reason)", key="promote_force")
+        st.form_submit_button("Review promotion", on_click=_stage_promotion)
 
 
 def rollback_form(champion: str | None) -> None:
     with st.form("rollback"):
         st.markdown(f"**Roll back the champion** (now v{champion or '-'})")
-        reason = st.text_input("Reason (recorded with the move)", key="rollback_reason")
-        if st.form_submit_button("Review rollback", disabled=champion is None):
-            if not reason.strip():
-                st.error("Give a reason: it is recorded in the registry history.")
-            else:
-                _stage({"action": "rollback", "reason": reason})
+        st.text_input("Reason (recorded with the move)", key="rollback_reason")
+        st.form_submit_button("Review rollback", disabled=champion is None, on_click=_stage_rollback)
 
 
 def _describe(action: dict[str, Any]) -> str:
@@ -86,7 +91,7 @@ def confirm_step(client: ApiClient) -> None:
         try:
             st.session_state[OUTCOME] = ("ok", _send(client, action))
         except ApiError as exc:
-            st.session_state[OUTCOME] = ("refused", {"message": exc.message, "detail": exc.detail})
+            st.session_state[OUTCOME] = ("refused", {"message": exc.message, "answer": exc.detail})
         st.cache_data.clear()
         mlflow_reader.clear_cache()
         st.rerun()
@@ -98,9 +103,28 @@ def show_outcome() -> None:
     if not outcome:
         return
     kind, body = outcome
+    if kind == "invalid":
+        st.error(body["message"], icon=":material/edit_note:")
+        return
     if kind == "ok":
-        st.success("Done. The API now serves the model behind the champion alias.", icon=":material/check:")
+        st.success(f"Done. The API now serves v{body.get('served_version')}.", icon=":material/check:")
+        verdict, answer = body.get("verdict"), body
     else:
         st.error(body["message"], icon=":material/block:")
+        answer = body["answer"]
+        verdict = answer.get("verdict") if isinstance(answer, dict) else None
+    if verdict:
+        gate = st.success if verdict.get("passed") else st.error
+        gate(_verdict_line(verdict), icon=":material/rule:")
     with st.expander("The API's answer", expanded=kind != "ok"):
-        st.json(body if kind == "ok" else body["detail"])
+        st.json(answer)
+
+
+def _verdict_line(verdict: dict[str, Any]) -> str:
+    candidate, champion = verdict.get("candidate_auc"), verdict.get("champion_auc")
+    line = f"Quality gate {'passed' if verdict.get('passed') else 'refused'}: candidate AUC "
+    line += f"{candidate:.4f}" if candidate is not None else "unknown"
+    if champion is not None:
+        line += f" vs champion v{verdict.get('champion_version')} {champion:.4f}"
+    reasons = verdict.get("reasons") or []
+    return line + (" - " + "; ".join(reasons) if reasons else "")

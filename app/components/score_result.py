@@ -14,7 +14,7 @@ def render(prediction: dict[str, Any], explanation: dict[str, Any] | None) -> No
     decision = prediction["decision"]
     left, right = st.columns([2, 3])
     with left:
-        st.plotly_chart(charts.probability_gauge(probability, threshold), use_container_width=True)
+        st.plotly_chart(charts.probability_gauge(probability, threshold), width="stretch")
     with right:
         show = st.success if decision == "approve" else st.error
         show(f"Decision: **{decision.upper()}**", icon=":material/gavel:")
@@ -25,6 +25,4 @@ def render(prediction: dict[str, Any], explanation: dict[str, Any] | None) -> No
         st.caption(f"Model v{prediction.get('model_version')} - request {prediction.get('request_id')}")
     if explanation:
         pairs = [(item["feature"], item["contribution"]) for item in explanation["contributions"]]
-        st.plotly_chart(
-            charts.contributions_waterfall(explanation["base_value"], pairs), use_container_width=True
-        )
+        st.plotly_chart(charts.contributions_waterfall(explanation["base_value"], pairs), width="stretch")

@@ -13,9 +13,9 @@ st.title("Score a client")
 client = session.api_client()
 
 model = feedback.load(client.model)
-specs = model["schema"]["features"]
-values, source = client_picker.pick_client(specs, model["schema"].get("id_column"))
-features = client_form.client_form(specs, values, form_key=f"client-form-{source}")
+schema = model["feature_schema"]
+values, source = client_picker.pick_client(schema["features"], schema.get("id_column"))
+features = client_form.client_form(schema["features"], values, form_key=f"client-form-{source}")
 if features is not None:
     st.session_state["scored"] = (
         feedback.load(client.predict, features),

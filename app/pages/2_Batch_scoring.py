@@ -12,6 +12,11 @@ st.set_page_config(page_title="Batch scoring", page_icon=":material/table_view:"
 sidebar.render()
 st.title("Batch scoring")
 client = session.api_client()
+model = feedback.load(client.model)
+st.caption(
+    f"Files are scored by {model['name']} v{model['version']} (threshold {model['threshold']:.3f}). "
+    "Columns are the model's features by name; the id and target columns are accepted and ignored."
+)
 
 upload = st.file_uploader("CSV of client applications (one row per client, a header row)", type="csv")
 if upload is not None:

@@ -34,8 +34,8 @@ if checks.empty:
     st.stop()
 
 threshold = drift_view.default_threshold()
-st.plotly_chart(charts.drift_share_over_time(checks, threshold), use_container_width=True)
-st.dataframe(checks.drop(columns=["run_id"]), hide_index=True, use_container_width=True)
+st.plotly_chart(charts.drift_share_over_time(checks, threshold), width="stretch")
+st.dataframe(checks.drop(columns=["run_id"]), hide_index=True, width="stretch")
 
 labels = {
     f"{row.start_time:%Y-%m-%d %H:%M:%S} UTC - drift share {row.drift_share:.1%}": row.run_id
@@ -47,7 +47,7 @@ artifacts = feedback.load(mlflow_reader.report_artifacts, uri, run_id)
 if "json" in artifacts:
     summary = json.loads(feedback.load(mlflow_reader.artifact_text, uri, run_id, artifacts["json"]))
     st.subheader("Columns")
-    st.dataframe(drift_view.columns_table(summary), hide_index=True, use_container_width=True)
+    st.dataframe(drift_view.columns_table(summary), hide_index=True, width="stretch")
 if "html" in artifacts:
     html = feedback.load(mlflow_reader.artifact_text, uri, run_id, artifacts["html"])
     st.download_button(

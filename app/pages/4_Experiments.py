@@ -25,18 +25,16 @@ if not chosen:
 selected = runs[runs["run_id"].isin([labels[name] for name in chosen])]
 table = experiments.comparison_table(selected)
 metrics = [m for m in experiments.KEY_METRICS if m in table.columns]
-st.dataframe(experiments.highlight_best(table, metrics), hide_index=True, use_container_width=True)
+st.dataframe(experiments.highlight_best(table, metrics), hide_index=True, width="stretch")
 
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(
-        charts.metric_bars(table, [m for m in metrics if "cost" not in m]), use_container_width=True
-    )
+    st.plotly_chart(charts.metric_bars(table, [m for m in metrics if "cost" not in m]), width="stretch")
 with right:
     params = experiments.numeric_params(table, metrics)
     if params and "test_roc_auc" in table:
         param = st.selectbox("Parameter", params)
-        st.plotly_chart(charts.param_scatter(table, param, "test_roc_auc"), use_container_width=True)
+        st.plotly_chart(charts.param_scatter(table, param, "test_roc_auc"), width="stretch")
     else:
         st.caption("The selected runs share all their numeric parameters: nothing to plot against AUC.")
 
@@ -46,4 +44,4 @@ for label, run_id in zip(table["run"], selected["run_id"], strict=True):
     if curve:
         curves[label] = curve
 if curves:
-    st.plotly_chart(charts.roc_overlay(curves), use_container_width=True)
+    st.plotly_chart(charts.roc_overlay(curves), width="stretch")

@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import mlflow_reader, registry_view
+from app import registry_view
 from app.components import charts, feedback, registry_actions, session, sidebar
 
 st.set_page_config(page_title="Model registry", page_icon=":material/inventory_2:", layout="wide")
 sidebar.render()
 st.title("Model registry")
-config = session.settings()
 client = session.api_client()
 
 listing = feedback.load(client.models)
 versions = listing["versions"]
 table = registry_view.versions_table(versions)
-champion = next((v["version"] for v in versions if "champion" in (v.get("aliases") or [])), None)
-st.caption(f"Registered model {listing.get('name', '')!r}; the API serves its champion (v{champion or '-'}).")
-st.dataframe(table, hide_index=True, use_container_width=True)
+champion = listing["aliases"].get("champion")
+st.caption(f"Registered model {listing['name']!r}: the API serves v{listing.get('served_version') or '-'}.")
+st.dataframe(table, hide_index=True, width="stretch")
 
 registry_actions.show_outcome()
 registry_actions.confirm_step(client)
@@ -30,15 +29,10 @@ with right:
     registry_actions.rollback_form(champion)
 
 st.subheader("Alias history")
-history = feedback.try_load(
-    "The alias history",
-    mlflow_reader.alias_history,
-    config.mlflow_tracking_uri,
-    listing.get("name") or config.model_name,
-)
+history = listing.get("history") or []
 if history:
     timeline = registry_view.history_table(history)
-    st.plotly_chart(charts.alias_timeline(timeline), use_container_width=True)
-    st.dataframe(timeline, hide_index=True, use_container_width=True)
-elif history is not None:
+    st.plotly_chart(charts.alias_timeline(timeline), width="stretch")
+    st.dataframe(timeline, hide_index=True, width="stretch")
+else:
     st.info("No alias move has been recorded yet.")

@@ -99,7 +99,6 @@ def fresh_caches() -> Iterator[None]:
 def mlflow_env(monkeypatch, champion: Champion) -> Champion:
     """Point the console at the session's MLflow (pages that only read runs)."""
     monkeypatch.setenv("MLFLOW_TRACKING_URI", champion.tracking_uri)
-    monkeypatch.setenv("MODEL_NAME", champion.name)
     monkeypatch.setenv("EXPERIMENT_NAME", TRAINING_EXPERIMENT)
     return champion
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.api_client import ApiClient, ApiError, ApiUnavailableError, describe_detail
+from app.api_client import ApiClient, ApiError, ApiUnavailableError, describe_error
 from tests.servers import free_port
 
 
@@ -36,9 +36,8 @@ def test_api_errors_carry_the_detail(console_env):
 
 
 def test_field_errors_read_as_one_line():
-    detail = [{"loc": ["body", "features", "AMT_CREDIT"], "msg": "expected a number"}]
-    assert describe_detail(detail) == "features.AMT_CREDIT: expected a number"
-    assert (
-        describe_detail({"reasons": ["AUC too low", "worse than champion"]})
-        == "AUC too low; worse than champion"
-    )
+    body = {
+        "detail": "invalid batch",
+        "errors": [{"row": 4, "field": "AMT_CREDIT", "reason": "expected a number"}],
+    }
+    assert describe_error(body) == "invalid batch: line 4, AMT_CREDIT: expected a number"

@@ -58,7 +58,6 @@ def console_server(api_server: Server, champion: Champion, tmp_path) -> Iterator
     env = {
         "API_URL": api_server.url,
         "MLFLOW_TRACKING_URI": champion.tracking_uri,
-        "MODEL_NAME": champion.name,
     }
     server = start_process(
         command,

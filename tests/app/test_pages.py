@@ -33,8 +33,8 @@ def test_scoring_the_example_client_shows_probability_and_decision(console_env):
 
 
 def _batch_csv(rows: int) -> bytes:
-    frame = generated_dataset(rows, seed=5).frame.drop(columns=["TARGET"])
-    frame.loc[2, "AMT_CREDIT"] = "lots"  # row 3 of the file cannot be scored
+    frame = generated_dataset(rows, seed=5).frame.drop(columns=["TARGET"]).astype({"AMT_CREDIT": object})
+    frame.loc[2, "AMT_CREDIT"] = "lots"  # line 4 of the file (header = line 1) cannot be scored
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)
     return buffer.getvalue().encode()
@@ -47,10 +47,11 @@ def test_batch_upload_gives_the_scored_table_and_row_errors(console_env):
     assert not app.exception
     scored = app.dataframe[0].value
     assert len(scored) == 39
-    assert {"row", "probability", "decision", "risk_band"} <= set(scored.columns)
-    assert 3 not in set(scored["row"])
+    assert {"line", "probability", "decision", "risk_band", "AMT_CREDIT"} <= set(scored.columns)
+    assert 4 not in set(scored["line"]) and scored["AMT_CREDIT"].notna().all()
     errors = app.dataframe[1].value
-    assert list(errors["row"].unique()) == [3]
+    assert list(errors["line"].unique()) == [4]
+    assert list(errors["field"]) == ["AMT_CREDIT"]
     assert any(b.label == "Download the scored CSV" for b in app.get("download_button"))
 
 
@@ -105,7 +106,6 @@ def _served_version(url: str, expected: str, timeout_s: float = 20) -> str:
 
 def test_promote_then_rollback_changes_the_served_version(registry_api, mlflow_env, monkeypatch):
     monkeypatch.setenv("API_URL", registry_api.server.url)
-    monkeypatch.setenv("MODEL_NAME", registry_api.model_name)
     assert _served_version(registry_api.server.url, "1") == "1"
     app = run_page("registry")
     assert not app.exception
