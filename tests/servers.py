@@ -120,8 +120,14 @@ def start_mlflow(workdir: Path, backend_uri: str | None = None, port: int | None
     return start_mlflow_command(mlflow_command(backend_uri, workdir / "mlruns", port), port, workdir)
 
 
+# MLflow's job runner (GenAI scorers) forks a consumer per core: nothing here uses it.
+MLFLOW_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
+
 def start_mlflow_command(command: list[str], port: int, workdir: Path) -> Server:
-    return start_process(command, f"http://127.0.0.1:{port}", workdir / "mlflow.log", cwd=workdir)
+    return start_process(
+        command, f"http://127.0.0.1:{port}", workdir / "mlflow.log", env=MLFLOW_ENV, cwd=workdir
+    )
 
 
 def create_postgres_database(admin_url: str) -> tuple[str, str]:
