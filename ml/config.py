@@ -65,7 +65,18 @@ class GateParams(BaseModel):
 
 
 class DriftParams(BaseModel):
-    threshold: float = 0.1
+    """Drift check settings; `threshold` is the drifted-column share that triggers retraining."""
+
+    threshold: float = Field(0.1, ge=0, le=1)
+    min_rows: int = Field(100, ge=1)
+    current_rows: int = Field(10_000, ge=1)
+    reference_rows: int | None = Field(None, ge=1)
+    api_reference_rows: int = Field(20_000, ge=1)
+    api_current_rows: int = Field(20_000, ge=1)
+    num_method: str | None = None
+    cat_method: str | None = None
+    per_column_method: dict[str, str] = Field(default_factory=dict)
+    reports_dir: str = "reports"
 
 
 class Params(BaseModel):
