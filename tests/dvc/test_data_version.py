@@ -67,6 +67,24 @@ def test_version_data_cli_tags_the_training_run(repo: Path, batch: Path, mlflow_
     assert client.get_run(run_id).data.tags[DVC_HASH_TAG] == printed["dvc_data_hash"]
 
 
+def test_the_run_tag_alone_gets_the_batch_back(repo: Path, batch: Path, mlflow_server):
+    """The recipe in docs/dvc.md: a .dvc file written from the tag's hash, then `dvc pull`."""
+    env = dvc_env(mlflow_server.url)
+    original = batch.read_bytes()
+    data_hash = version_with_dvc(batch, repo)
+    batch.unlink()
+    batch.with_name(batch.name + ".dvc").unlink()
+    shutil.rmtree(repo / ".dvc" / "cache")
+
+    restored = repo / "data" / "restored.csv"
+    restored.with_name("restored.csv.dvc").write_text(
+        f"outs:\n- md5: {data_hash}\n  hash: md5\n  path: restored.csv\n"
+    )
+    dvc(["pull", "data/restored.csv.dvc"], repo, env)
+
+    assert restored.read_bytes() == original
+
+
 def test_versioning_outside_a_dvc_repository_says_why(tmp_path: Path):
     path = tmp_path / "batch.csv"
     path.write_text("a,b\n1,2\n")
