@@ -60,7 +60,8 @@ def _log(message: str, quiet: bool) -> None:
 
 def _git_commit() -> str:
     try:
-        out = subprocess.run(  # nosec B603 B607 - fixed argv, no shell: reads the commit of this checkout
+        # Fixed argv, no shell: reads the commit of this checkout.
+        out = subprocess.run(  # nosec B603,B607
             ["git", "rev-parse", "HEAD"],
             cwd=PROJECT_ROOT,
             capture_output=True,
