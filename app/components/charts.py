@@ -14,7 +14,12 @@ _LAYOUT = {"margin": {"l": 20, "r": 20, "t": 50, "b": 20}, "template": "plotly_w
 
 
 def probability_gauge(probability: float, threshold: float) -> go.Figure:
-    """Probability of default against the decision threshold (the red zone refuses)."""
+    """Probability of default against the decision threshold (the red zone refuses).
+
+    The scale stops a little past the threshold or the score: thresholds sit near 10 %, and on a
+    0-100 % dial the part that matters would be a sliver.
+    """
+    top = min(100.0, max(3 * threshold, 1.25 * probability, 0.05) * 100)
     figure = go.Figure(
         go.Indicator(
             mode="gauge+number",
@@ -22,11 +27,11 @@ def probability_gauge(probability: float, threshold: float) -> go.Figure:
             number={"suffix": " %", "valueformat": ".1f"},
             title={"text": "Probability of default"},
             gauge={
-                "axis": {"range": [0, 100]},
+                "axis": {"range": [0, top]},
                 "bar": {"color": REFUSE_COLOR if probability >= threshold else APPROVE_COLOR},
                 "steps": [
                     {"range": [0, threshold * 100], "color": "#e8f5e9"},
-                    {"range": [threshold * 100, 100], "color": "#ffebee"},
+                    {"range": [threshold * 100, top], "color": "#ffebee"},
                 ],
                 "threshold": {"line": {"color": "black", "width": 3}, "value": threshold * 100},
             },
@@ -36,24 +41,33 @@ def probability_gauge(probability: float, threshold: float) -> go.Figure:
 
 
 def contributions_waterfall(base_value: float, contributions: Sequence[tuple[str, float]]) -> go.Figure:
-    """From the model's base value to this client's score (log-odds), one bar per top feature."""
+    """From the model's base value to this client's score (log-odds), one step per top feature.
+
+    The axis is zoomed on the steps: the base value is far from zero and would flatten them.
+    """
     names = [name for name, _ in contributions]
     values = [value for _, value in contributions]
+    path = [base_value + sum(values[:i]) for i in range(len(values) + 1)]
+    margin = max((max(path) - min(path)) * 0.15, 0.05)
     figure = go.Figure(
         go.Waterfall(
             orientation="h",
             measure=["absolute", *["relative"] * len(values), "total"],
-            y=["base value", *names, "score"],
+            y=["base value", *names, "top features total"],
             x=[base_value, *values, 0],
+            text=[f"{base_value:.2f}", *(f"{v:+.3f}" for v in values), f"{path[-1]:.2f}"],
+            textposition="outside",
             increasing={"marker": {"color": REFUSE_COLOR}},
             decreasing={"marker": {"color": APPROVE_COLOR}},
             totals={"marker": {"color": NEUTRAL_COLOR}},
         )
     )
     return figure.update_layout(
-        title="Why: contributions to the score (log-odds; red raises the risk)",
-        height=120 + 28 * len(values),
+        title="Why: contributions to the score (log-odds; red raises the risk, green lowers it)",
+        height=140 + 28 * len(values),
         yaxis={"autorange": "reversed"},
+        xaxis={"range": [min(path) - margin, max(path) + margin], "title": "log-odds of default"},
+        showlegend=False,
         **_LAYOUT,
     )
 

@@ -94,6 +94,13 @@ def test_score_the_example_client_in_a_browser(chromium: Path, console_server: S
             page.screenshot(path=str(screenshot), full_page=True)
             assert "APPROVE" in decision.inner_text() or "REFUSE" in decision.inner_text()
             assert page.get_by_text("Traceback").count() == 0
+            for path, ready in (("", "Champion"), ("Model_registry", "Alias history")):
+                page.goto(f"{console_server.url}/{path}", wait_until="domcontentloaded")
+                page.get_by_text(ready).first.wait_for(timeout=60_000)
+                page.wait_for_load_state("networkidle")
+                page.wait_for_timeout(4_000)  # tables and charts draw after the script finishes
+                page.screenshot(path=str(tmp_path / f"{path or 'overview'}.png"), full_page=True)
+                assert page.get_by_text("Traceback").count() == 0
         finally:
             browser.close()
     assert screenshot.stat().st_size > 10_000
