@@ -25,7 +25,7 @@ from api.mlflow_source import MlflowSource  # noqa: E402
 from api.model_cache import ModelCache  # noqa: E402
 from api.model_holder import ModelHolder  # noqa: E402
 from api.registry_actions import RegistryActions  # noqa: E402
-from api.routes import explain, health, model, models, predict  # noqa: E402
+from api.routes import drift, explain, health, model, models, predict  # noqa: E402
 from api.routes import metrics as metrics_route  # noqa: E402
 from ml.config import load_params  # noqa: E402
 from ml.inference_log import InferenceLogWriter  # noqa: E402
@@ -94,6 +94,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         model.router,
         models.router,
         metrics_route.router,
+        drift.router,
     ):
         app.include_router(router)
     app.add_middleware(RequestContextMiddleware)
