@@ -95,7 +95,8 @@ class ApiClient:
         return self._json("POST", "/models/rollback", json={"reason": reason}, admin=True, idempotent=False)
 
     def run_drift(self) -> dict[str, Any]:
-        return self._json("POST", "/drift/run", admin=True, idempotent=False)
+        """Start a check of the inference log; the API answers 202 with the job (`id`, `status`)."""
+        return self._json("POST", "/drift/run", ok=(202,), admin=True, idempotent=False)
 
     # plumbing --------------------------------------------------------------------------------------
 

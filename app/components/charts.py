@@ -162,4 +162,4 @@ def alias_timeline(history: pd.DataFrame) -> go.Figure:
             name=action,
             hovertext=part["who"] + ": " + part["why"].astype(str),
         )
-    return figure.update_layout(title="Alias history", height=300, **_LAYOUT)
+    return figure.update_layout(height=300, **_LAYOUT)

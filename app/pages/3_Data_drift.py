@@ -23,7 +23,9 @@ if st.button(
 ):
     try:
         started = session.api_client().run_drift()
-        st.success(f"Drift check started: {started}. It appears below when done (refresh in a minute).")
+        st.success(
+            f"Drift check {started.get('id')} started. It appears below when done: reload the page in a minute."
+        )
     except ApiError as exc:
         st.error(exc.message)
 
