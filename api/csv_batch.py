@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import re
+import warnings
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
@@ -38,17 +39,16 @@ def score_csv(served: LoadedModel, stream: BinaryIO, strict: bool, chunk_rows: i
     if schema.id_column in header:
         categorical[schema.id_column] = "string"
     total = Scored([], [], [], [], [], [])
-    offset = 0
     try:
-        reader = pd.read_csv(stream, chunksize=chunk_rows, dtype=categorical, encoding="utf-8-sig")
-        for chunk in reader:
-            part = _score_chunk(served, chunk, offset)
+        for chunk in _chunks(stream, chunk_rows, categorical):
+            part = _score_chunk(served, chunk, total.total)
             if strict and part.errors:
                 raise InputError(
                     part.errors, f"rows invalid (strict mode); first at line {part.errors[0].row}"
                 )
             total.extend(part)
-            offset += len(chunk)
+    except pd.errors.ParserWarning as exc:
+        raise InputError([FieldError("", f"malformed CSV: {exc}")], "malformed CSV") from exc
     except pd.errors.ParserError as exc:
         match = _PARSER_LINE.search(str(exc))
         line = int(match.group(1)) if match else None
@@ -58,6 +58,15 @@ def score_csv(served: LoadedModel, stream: BinaryIO, strict: bool, chunk_rows: i
     if total.total == 0:
         raise InputError([FieldError("", "the CSV has a header but no rows", 2)], "empty CSV")
     return total
+
+
+def _chunks(stream: BinaryIO, chunk_rows: int, dtypes: dict[str, str]) -> Iterator[pd.DataFrame]:
+    with warnings.catch_warnings():
+        # A line with more fields than the header would otherwise silently become an index: refuse it.
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        yield from pd.read_csv(
+            stream, chunksize=chunk_rows, dtype=dtypes, encoding="utf-8-sig", index_col=False
+        )
 
 
 def _read_header(stream: BinaryIO) -> list[str]:

@@ -9,9 +9,17 @@ install without them. Import this module first, and only in the API process.
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 
 UNUSED_BY_THE_API = ("sklearn", "dask", "matplotlib", "graphviz")
+
+
+def quiet_openmp() -> None:
+    """Idle OpenMP threads sleep instead of spinning: after a multi-threaded batch predict, spinning
+    workers would otherwise take a core from the single-row requests that follow. Must run before
+    LightGBM is imported."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def block_unused_imports() -> None:

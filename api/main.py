@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from api.lean_imports import block_unused_imports, limit_heap_growth
+from api.lean_imports import block_unused_imports, limit_heap_growth, quiet_openmp
 
 block_unused_imports()
 limit_heap_growth()
+quiet_openmp()
 
 import asyncio  # noqa: E402
 import contextlib  # noqa: E402

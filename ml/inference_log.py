@@ -137,7 +137,8 @@ class InferenceLogWriter:
     features (dict of raw feature values), probability, decision, and optionally ts (datetime,
     default now) and client_id (hashed before storage, never stored). While the database is
     unreachable, rows wait in memory (up to `max_pending`, oldest dropped beyond) and are retried.
-    `close()` drains everything, so a clean shutdown loses nothing.
+    `close()` drains everything, so a clean shutdown loses nothing. Rows are written at most
+    `linger_s` after they are appended (batched meanwhile); `flush()` waits for that.
     """
 
     _STOP = object()
@@ -148,11 +149,13 @@ class InferenceLogWriter:
         batch_size: int = 1000,
         max_pending: int = 200_000,
         retry_s: float = 1.0,
+        linger_s: float = 0.2,
     ) -> None:
         self.url = normalize_database_url(url)
         self.batch_size = batch_size
         self.max_pending = max_pending
         self.retry_s = retry_s
+        self.linger_s = linger_s
         self.written = 0
         self.dropped = 0
         self.failures = 0
@@ -247,6 +250,10 @@ class InferenceLogWriter:
                 item = self._queue.get() if block else self._queue.get_nowait()
             except queue.Empty:
                 break
+            if block and isinstance(item, Mapping | _Lazy) and self.linger_s:
+                # Let rows accumulate: one transaction per batch, not one per request, and the thread
+                # wakes (and takes the GIL) a few times a second instead of on every append.
+                time.sleep(self.linger_s)
             block = False
             if item is self._STOP:
                 stopping = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from ml.inference_log import (
     normalize_database_url,
     read_inference_log,
 )
+from tests.servers import create_postgres_database, drop_postgres_database
 
 
 def _rows(n: int, start: int = 0, ts: datetime | None = None) -> list[dict]:
@@ -99,9 +101,17 @@ def test_empty_log_reads_as_empty_frame(tmp_path) -> None:
     assert frame.empty and "probability" in frame.columns
 
 
+@pytest.fixture
+def empty_postgres_database(postgres_url: str) -> Iterator[str]:
+    """A database of this test's own (the session's fresh one is shared with the API tests)."""
+    url, name = create_postgres_database(postgres_url)
+    yield url
+    drop_postgres_database(postgres_url, name)
+
+
 @pytest.mark.postgres
-def test_postgres_roundtrip(fresh_postgres_database: str) -> None:
-    _roundtrip(fresh_postgres_database.replace("postgresql://", "postgres://", 1))
+def test_postgres_roundtrip(empty_postgres_database: str) -> None:
+    _roundtrip(empty_postgres_database.replace("postgresql://", "postgres://", 1))
 
 
 def test_lazy_rows_are_built_in_the_writer_thread(tmp_path) -> None:

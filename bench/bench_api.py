@@ -1,0 +1,493 @@
+"""Benchmark: this scoring API vs `mlflow models serve` on the same model and the same client row.
+
+Run: `.venv/bin/python bench/bench_api.py` (or `make bench`). In one run it
+  1. uses MLFLOW_TRACKING_URI (its MODEL_NAME@MODEL_ALIAS) when given, else starts its own MLflow
+     server and trains and registers a model;
+  2. starts the API twice (cold cache, then warm cache) timing process start -> /health 200;
+  3. starts `mlflow models serve --env-manager local` on the same version;
+  4. single-row load at concurrency 1 and 16, about 15 s each, against both: p50/p95/p99, req/s;
+  5. scores 100,000 rows by CSV upload and compares with the raw booster's predict in-process;
+  6. reads the API's resident memory (now and peak) after all of that.
+It prints a table and writes the figures to bench/results/bench_api-<time>.json.
+
+The load generator is a minimal asyncio HTTP/1.1 keep-alive client (pre-encoded request, parse
+Content-Length): ~20 µs of client CPU per request, so on a 2-core machine the client steals as
+little as possible from the server being measured. Traffic goes to 127.0.0.1 only and every phase
+is bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ml.config import Settings, load_params  # noqa: E402
+from ml.data import generated_dataset  # noqa: E402
+from ml.generate import generate_applications  # noqa: E402
+from ml.registry import Registry  # noqa: E402
+from ml.schema import encode_frame  # noqa: E402
+from ml.scoring import MODEL_SCORING_SUBDIR, ScoringModel  # noqa: E402
+from tests.servers import BIN, Server, free_port, start_mlflow, start_process  # noqa: E402
+
+RESULTS_DIR = ROOT / "bench" / "results"
+BATCH_ROWS = 100_000
+
+
+@dataclass
+class LoadResult:
+    target: str
+    concurrency: int
+    duration_s: float
+    requests: int
+    errors: int
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+
+
+# load generator --------------------------------------------------------------------------------------
+
+
+def _request_bytes(url: str, path: str, body: bytes) -> tuple[str, int, bytes]:
+    host_port = url.removeprefix("http://")
+    host, port = host_port.split(":")
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host_port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
+    ).encode()
+    return host, int(port), head + body
+
+
+async def _worker(host: str, port: int, request: bytes, stop_at: float, latencies: list[float]) -> int:
+    reader, writer = await asyncio.open_connection(host, port)
+    errors = 0
+    try:
+        while time.perf_counter() < stop_at:
+            started = time.perf_counter()
+            writer.write(request)
+            status_line = await reader.readline()
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                name, _, value = line.partition(b":")
+                if name.lower() == b"content-length":
+                    length = int(value)
+                elif name.lower() == b"transfer-encoding":
+                    raise RuntimeError("chunked responses are not supported by this load generator")
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            if not status_line.startswith(b"HTTP/1.1 200"):
+                errors += 1
+    finally:
+        writer.close()
+    return errors
+
+
+async def _load(
+    url: str, path: str, body: bytes, concurrency: int, duration_s: float
+) -> tuple[list[float], int]:
+    host, port, request = _request_bytes(url, path, body)
+    latencies: list[float] = []
+    stop_at = time.perf_counter() + duration_s
+    errors = await asyncio.gather(
+        *(_worker(host, port, request, stop_at, latencies) for _ in range(concurrency))
+    )
+    return latencies, sum(errors)
+
+
+def run_load(name: str, url: str, path: str, body: bytes, concurrency: int, duration_s: float) -> LoadResult:
+    asyncio.run(_load(url, path, body, concurrency, 1.0))  # warm-up
+    started = time.perf_counter()
+    latencies, errors = asyncio.run(_load(url, path, body, concurrency, duration_s))
+    elapsed = time.perf_counter() - started
+    ms = np.array(latencies) * 1000
+    return LoadResult(
+        name,
+        concurrency,
+        round(elapsed, 2),
+        len(latencies),
+        errors,
+        round(len(latencies) / elapsed, 1),
+        round(float(np.percentile(ms, 50)), 3),
+        round(float(np.percentile(ms, 95)), 3),
+        round(float(np.percentile(ms, 99)), 3),
+    )
+
+
+# processes -------------------------------------------------------------------------------------------
+
+
+def rss_mb(pid: int) -> dict[str, float]:
+    """Resident and peak resident memory of a process, MB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = round(int(value.split()[0]) / 1024, 1)
+    return {"rss_mb": fields.get("VmRSS", 0.0), "peak_rss_mb": fields.get("VmHWM", 0.0)}
+
+
+def tree_rss_mb(pid: int) -> float:
+    """RSS of a process and its children (mlflow models serve runs uvicorn as a child)."""
+    pids = [pid]
+    for child in Path("/proc").glob("[0-9]*"):
+        try:
+            if int((child / "stat").read_text().split()[3]) == pid:
+                pids.append(int(child.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return round(sum(rss_mb(p)["rss_mb"] for p in pids if Path(f"/proc/{p}").exists()), 1)
+
+
+def start_api(workdir: Path, tracking_uri: str, name: str, alias: str) -> tuple[Server, float]:
+    """Start the API; return it and the seconds from process start to /health 200."""
+    port = free_port()
+    env = {
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "MODEL_NAME": name,
+        "MODEL_ALIAS": alias,
+        "DATABASE_URL": f"sqlite:///{workdir / 'inference_log.db'}",
+        "MODEL_CACHE_DIR": str(workdir / "model-cache"),
+        "API_KEYS": "",
+        "ADMIN_API_KEYS": "",
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [
+        str(BIN / "uvicorn"),
+        "api.main:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+    ]
+    workdir.mkdir(parents=True, exist_ok=True)
+    url = f"http://127.0.0.1:{port}"
+    log = open(workdir / "api.log", "ab")  # noqa: SIM115 - kept open for the process's lifetime
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **env},
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    server = Server(process, url, workdir / "api.log", command, env)
+    # Polled every 20 ms: tests.servers.start_process polls every 250 ms, too coarse for this figure.
+    with httpx.Client(timeout=2) as client:
+        while time.perf_counter() - started < 120:
+            if process.poll() is not None:
+                raise RuntimeError(f"the API exited:\n{server.log()[-3000:]}")
+            try:
+                if client.get(url + "/health").status_code == 200:
+                    return server, time.perf_counter() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.02)
+    server.stop()
+    raise RuntimeError(f"the API was not ready in 120 s:\n{server.log()[-3000:]}")
+
+
+def start_mlflow_serve(workdir: Path, tracking_uri: str, model_uri: str) -> tuple[Server, float]:
+    port = free_port()
+    command = [
+        str(BIN / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        model_uri,
+        "--env-manager",
+        "local",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    started = time.perf_counter()
+    server = start_process(
+        command,
+        f"http://127.0.0.1:{port}",
+        workdir / "mlflow-serve.log",
+        # it runs `uvicorn` from PATH, so the venv's bin must come first
+        env={"MLFLOW_TRACKING_URI": tracking_uri, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"},
+        health_path="/ping",
+        timeout_s=180,
+    )
+    return server, time.perf_counter() - started
+
+
+# model -----------------------------------------------------------------------------------------------
+
+
+def ensure_model(workdir: Path, name: str, alias: str) -> tuple[str, Server | None]:
+    """A tracking URI serving `name@alias`: the given one, or a fresh server with a trained model."""
+    given = os.environ.get("MLFLOW_TRACKING_URI")
+    if given:
+        return given, None
+    from ml.train import train_model
+
+    server = start_mlflow(workdir / "mlflow")
+    params = load_params()
+    params.train.num_boost_round = 300
+    params.reference.rows = 2_000
+    settings = Settings(mlflow_tracking_uri=server.url, model_name=name, experiment_name="bench")
+    print("training a model for the benchmark (20,000 generated rows)...", flush=True)
+    run = train_model(generated_dataset(20_000, seed=11), params, settings, quiet=True)
+    registry = Registry(name, server.url, params.gate)
+    version = registry.register(run.model_uri, run.run_id)
+    registry.promote(version, alias, "benchmark", who="bench", force=True)
+    return server.url, server
+
+
+def load_scoring_model(tracking_uri: str, name: str, version: str, workdir: Path) -> ScoringModel:
+    import mlflow.artifacts
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    root = client.get_model_version_download_uri(name, version).rstrip("/")
+    local = mlflow.artifacts.download_artifacts(
+        artifact_uri=f"{root}/{MODEL_SCORING_SUBDIR.as_posix()}",
+        dst_path=str(workdir / "model"),
+        tracking_uri=tracking_uri,
+    )
+    return ScoringModel.load(local)
+
+
+def client_row(model: ScoringModel) -> dict[str, Any]:
+    """One plausible client, numbers as floats (mlflow's signature wants doubles)."""
+    return {
+        spec.name: (float(spec.example) if spec.kind == "numeric" else spec.example)
+        for spec in model.schema.features
+        if spec.example is not None
+    }
+
+
+# batch -----------------------------------------------------------------------------------------------
+
+
+def bench_batch(api_url: str, model: ScoringModel, workdir: Path) -> dict[str, float]:
+    frame = generate_applications(BATCH_ROWS, seed=5).drop(columns=["TARGET"])
+    csv_path = workdir / "batch.csv"
+    frame.to_csv(csv_path, index=False)
+    with httpx.Client(timeout=600) as client, open(csv_path, "rb") as handle:
+        started = time.perf_counter()
+        response = client.post(f"{api_url}/predict/batch", files={"file": ("batch.csv", handle, "text/csv")})
+        api_s = time.perf_counter() - started
+    response.raise_for_status()
+    body = response.json()
+
+    import pandas as pd
+
+    raw = encode_frame(frame, model.schema)
+    built = model.builder.build(raw)
+    timings = {}
+    for label, threads in (("booster_predict_s", 0), ("booster_predict_1thread_s", 1)):
+        runs = []
+        for _ in range(3):
+            started = time.perf_counter()
+            model.booster.predict(built, num_threads=threads)
+            runs.append(time.perf_counter() - started)
+        timings[label] = min(runs)
+    started = time.perf_counter()
+    model.predict_frame(pd.read_csv(csv_path))
+    timings["read_csv_encode_predict_s"] = time.perf_counter() - started
+    return {
+        "rows": BATCH_ROWS,
+        "csv_mb": round(csv_path.stat().st_size / 1e6, 1),
+        "api_upload_s": round(api_s, 3),
+        "scored": body["scored"],
+        "rejected": body["rejected"],
+        **{key: round(value, 3) for key, value in timings.items()},
+        "ratio_api_vs_booster": round(api_s / timings["booster_predict_s"], 2),
+        "ratio_api_vs_read_csv_and_predict": round(api_s / timings["read_csv_encode_predict_s"], 2),
+    }
+
+
+def wait_log_drained(database_url: str, timeout_s: float = 300) -> float:
+    """Seconds until the inference log stops growing (the writer works after the response)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url)
+    started = time.perf_counter()
+    last = -1
+    try:
+        while time.perf_counter() - started < timeout_s:
+            with engine.connect() as connection:
+                count = connection.execute(sa.text("select count(*) from inference_log")).scalar_one()
+            if count == last:
+                break
+            last = count
+            time.sleep(1.0)
+    finally:
+        engine.dispose()
+    return round(time.perf_counter() - started, 1)
+
+
+# report ----------------------------------------------------------------------------------------------
+
+
+def print_table(report: dict[str, Any]) -> None:
+    print()
+    print(f"{'target':<14}{'conc':>5}{'req/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    for row in report["load"]:
+        print(
+            f"{row['target']:<14}{row['concurrency']:>5}{row['rps']:>10}{row['p50_ms']:>9}"
+            f"{row['p95_ms']:>9}{row['p99_ms']:>9}{row['errors']:>8}"
+        )
+    for concurrency, ratio in report["rps_ratio_api_vs_mlflow"].items():
+        print(f"req/s ratio api / mlflow serve at concurrency {concurrency}: {ratio}x")
+    batch = report["batch"]
+    print(
+        f"\nbatch {batch['rows']} rows ({batch['csv_mb']} MB CSV): API upload {batch['api_upload_s']} s; "
+        f"raw booster predict {batch['booster_predict_s']} s (1 thread {batch['booster_predict_1thread_s']} s); "
+        f"read_csv+encode+predict in-process {batch['read_csv_encode_predict_s']} s"
+    )
+    print(
+        f"ratio API / booster: {batch['ratio_api_vs_booster']}x; "
+        f"API / in-process read+predict: {batch['ratio_api_vs_read_csv_and_predict']}x"
+    )
+    memory = report["memory"]
+    print(
+        f"\nAPI RSS after the run {memory['api_rss_mb']} MB (peak {memory['api_peak_rss_mb']} MB, "
+        f"idle after start {memory['api_rss_idle_mb']} MB); mlflow models serve {memory['mlflow_serve_rss_mb']} MB"
+    )
+    ready = report["ready"]
+    print(
+        f"ready (process start -> /health 200): cold cache {ready['api_cold_s']} s, warm cache "
+        f"{ready['api_warm_s']} s; mlflow models serve {ready['mlflow_serve_s']} s"
+    )
+    print(f"machine: {report['machine']}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds per load phase")
+    parser.add_argument("--model-name", default=os.environ.get("MODEL_NAME", "credit-scoring"))
+    parser.add_argument("--alias", default=os.environ.get("MODEL_ALIAS", "champion"))
+    args = parser.parse_args()
+    started_at = datetime.now(UTC)
+    load_before = os.getloadavg()
+    servers: list[Server] = []
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
+        workdir = Path(tmp)
+        try:
+            tracking_uri, mlflow_server = ensure_model(workdir, args.model_name, args.alias)
+            if mlflow_server:
+                servers.append(mlflow_server)
+            version = Registry(args.model_name, tracking_uri).version_for(args.alias)
+            if version is None:
+                raise SystemExit(f"no model {args.model_name}@{args.alias} at {tracking_uri}")
+            model = load_scoring_model(tracking_uri, args.model_name, version, workdir)
+
+            api_dir = workdir / "api"
+            cold, cold_s = start_api(api_dir, tracking_uri, args.model_name, args.alias)
+            cold.stop()
+            api, warm_s = start_api(api_dir, tracking_uri, args.model_name, args.alias)
+            servers.append(api)
+            idle = rss_mb(api.process.pid)
+            serve, serve_s = start_mlflow_serve(workdir, tracking_uri, f"models:/{args.model_name}/{version}")
+            servers.append(serve)
+
+            row = client_row(model)
+            api_body = json.dumps({"features": row}).encode()
+            mlflow_body = json.dumps({"dataframe_records": [row]}).encode()
+            for url, path, body in (
+                (api.url, "/predict", api_body),
+                (serve.url, "/invocations", mlflow_body),
+            ):
+                check = httpx.post(
+                    url + path, content=body, headers={"Content-Type": "application/json"}, timeout=30
+                )
+                check.raise_for_status()
+            load: list[LoadResult] = []
+            for concurrency in (1, 16):
+                load.append(run_load("api", api.url, "/predict", api_body, concurrency, args.duration))
+                load.append(
+                    run_load(
+                        "mlflow-serve", serve.url, "/invocations", mlflow_body, concurrency, args.duration
+                    )
+                )
+                print(f"  load at concurrency {concurrency} done", flush=True)
+            serve_rss = tree_rss_mb(serve.process.pid)
+            serve.stop()
+            servers.remove(serve)
+
+            log_drain_s = wait_log_drained(f"sqlite:///{api_dir / 'inference_log.db'}")
+            batch = bench_batch(api.url, model, workdir)
+            batch["inference_log_drain_s"] = wait_log_drained(f"sqlite:///{api_dir / 'inference_log.db'}")
+            memory = rss_mb(api.process.pid)
+        finally:
+            for server in reversed(servers):
+                server.stop()
+
+    by_key = {(r.target, r.concurrency): r for r in load}
+    report = {
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "loadavg_before": [round(x, 2) for x in load_before],
+            "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        },
+        "model": {"name": args.model_name, "version": version, "alias": args.alias, "features": len(row)},
+        "load": [asdict(r) for r in load],
+        "rps_ratio_api_vs_mlflow": {
+            c: round(by_key[("api", c)].rps / by_key[("mlflow-serve", c)].rps, 2) for c in (1, 16)
+        },
+        "p99_ratio_mlflow_vs_api": {
+            c: round(by_key[("mlflow-serve", c)].p99_ms / by_key[("api", c)].p99_ms, 2) for c in (1, 16)
+        },
+        "batch": batch,
+        "memory": {
+            "api_rss_idle_mb": idle["rss_mb"],
+            "api_rss_mb": memory["rss_mb"],
+            "api_peak_rss_mb": memory["peak_rss_mb"],
+            "mlflow_serve_rss_mb": serve_rss,
+        },
+        "ready": {
+            "api_cold_s": round(cold_s, 2),
+            "api_warm_s": round(warm_s, 2),
+            "mlflow_serve_s": round(serve_s, 2),
+        },
+        "single_row_log_drain_s": log_drain_s,
+        "targets": {
+            "p99_ms_at_16_le_10": by_key[("api", 16)].p99_ms <= 10,
+            "rps_ratio_ge_3": all(
+                by_key[("api", c)].rps >= 3 * by_key[("mlflow-serve", c)].rps for c in (1, 16)
+            ),
+            "batch_within_2x_booster": batch["ratio_api_vs_booster"] <= 2,
+            "rss_under_300mb": memory["rss_mb"] < 300,
+            "ready_under_3s": warm_s < 3,
+        },
+    }
+    print_table(report)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    out = RESULTS_DIR / f"bench_api-{started_at.strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.write_text(json.dumps(report, indent=2))
+    print(f"\nwrote {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
