@@ -11,7 +11,7 @@ from fastapi import Depends, HTTPException, Request, status
 from api import metrics
 from api.logging import request_id_var
 from api.model_holder import LoadedModel
-from api.scoring import Scored
+from api.scoring import LoggableFeatures, Scored
 
 
 async def served_model(request: Request) -> LoadedModel:
@@ -62,5 +62,11 @@ def _log_rows(served: LoadedModel, scored: Scored, rid: str) -> Iterator[dict[st
         }
 
 
-def single(probability: float, decision: str, band: str, features: dict, client_id: object) -> Scored:
-    return Scored([1], [probability], [decision], [band], [[features]], [client_id], total=1)
+def single(served: LoadedModel, scores: tuple[float, str, str], record: dict[str, Any]) -> Scored:
+    """One scored record; its loggable features are extracted later, in the log's writer thread."""
+    probability, decision, band = scores
+    id_column = served.model.schema.id_column
+    client_id = record.get(id_column) if id_column else None
+    return Scored(
+        [1], [probability], [decision], [band], [LoggableFeatures(served, [record])], [client_id], total=1
+    )

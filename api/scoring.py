@@ -8,7 +8,7 @@ predict call. Bad records raise `InputError` (or are reported per row) with fiel
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,18 +63,23 @@ def decide(served: LoadedModel, probabilities: np.ndarray) -> tuple[list[str], l
     return decisions, served.model.risk_bands(probabilities)
 
 
-def loggable_features(served: LoadedModel, record: dict[str, Any]) -> dict[str, Any]:
-    """The validated features of a record as they go to the inference log (numbers as numbers)."""
-    kinds = served.kinds
-    out: dict[str, Any] = {}
-    for name, value in record.items():
-        kind = kinds.get(name)
-        if kind is None or value is None or value == "":
-            continue
-        if kind == "numeric" and isinstance(value, str | bool):
-            value = float(value)
-        out[name] = value
-    return out
+class LoggableFeatures:
+    """Validated JSON records as they go to the inference log (known features only, numbers as
+    numbers), extracted only when iterated: in the log's writer thread, not on the request path."""
+
+    def __init__(self, served: LoadedModel, records: Sequence[dict[str, Any]]) -> None:
+        self.records = records
+        self.kinds = served.kinds
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for record in self.records:
+            out: dict[str, Any] = {}
+            for name, value in record.items():
+                kind = self.kinds.get(name)
+                if kind is None or value is None or value == "":
+                    continue
+                out[name] = float(value) if kind == "numeric" and isinstance(value, str | bool) else value
+            yield out
 
 
 def predict_many(served: LoadedModel, raw: np.ndarray) -> np.ndarray:
@@ -131,7 +136,7 @@ def score_records(served: LoadedModel, records: Sequence[Any], strict: bool) -> 
         probabilities=probabilities.tolist(),
         decisions=decisions,
         bands=bands,
-        features=[[loggable_features(served, records[i]) for i in good]],
+        features=[LoggableFeatures(served, [records[i] for i in good])],
         client_ids=[records[i].get(id_column) if id_column else None for i in good],
         errors=errors[:MAX_REPORTED_ERRORS],
         rejected=rejected,

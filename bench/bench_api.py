@@ -170,7 +170,7 @@ def start_api(workdir: Path, tracking_uri: str, name: str, alias: str) -> tuple[
         "MODEL_CACHE_DIR": str(workdir / "model-cache"),
         "API_KEYS": "",
         "ADMIN_API_KEYS": "",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": "INFO",  # as deployed: one JSON access line per request
     }
     command = [
         str(BIN / "uvicorn"),

@@ -16,7 +16,7 @@ from api.csv_batch import score_csv
 from api.deps import Served, record_scored, request_id, single
 from api.model_holder import LoadedModel
 from api.schemas import BatchResponse, ErrorResponse, PredictRequest, PredictResponse
-from api.scoring import Scored, loggable_features, score_one, score_records
+from api.scoring import Scored, score_one, score_records
 from api.strict_json import StrictJsonRoute, loads_strict
 
 router = APIRouter(tags=["scoring"], route_class=StrictJsonRoute, dependencies=[Depends(require_scoring)])
@@ -29,13 +29,7 @@ SPOOL_BYTES = 1024 * 1024
 @router.post("/predict", response_model=PredictResponse, responses=ERRORS, max_body_size=1024 * 1024)
 async def predict(body: PredictRequest, request: Request, served: Served) -> PredictResponse:
     probability, decision, band = score_one(served, body.features)
-    id_column = served.model.schema.id_column
-    client_id = body.features.get(id_column) if id_column else None
-    record_scored(
-        request,
-        served,
-        single(probability, decision, band, loggable_features(served, body.features), client_id),
-    )
+    record_scored(request, served, single(served, (probability, decision, band), body.features))
     return PredictResponse(
         request_id=request_id(),
         model_name=served.name,
