@@ -28,6 +28,7 @@ from api.model_holder import ModelHolder  # noqa: E402
 from api.registry_actions import RegistryActions  # noqa: E402
 from api.routes import drift, explain, health, model, models, predict  # noqa: E402
 from api.routes import metrics as metrics_route  # noqa: E402
+from api.security import install_security  # noqa: E402
 from ml.config import load_params  # noqa: E402
 from ml.inference_log import InferenceLogWriter  # noqa: E402
 
@@ -98,6 +99,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         drift.router,
     ):
         app.include_router(router)
+    install_security(app, settings)
     app.add_middleware(RequestContextMiddleware)
     return app
 

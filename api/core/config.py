@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICE_VERSION = "0.1.0"
@@ -35,12 +36,17 @@ class ApiSettings(BaseSettings):
     mlflow_timeout_s: float = 5.0
     health_cache_s: float = 5.0
     log_level: str = "INFO"
+    cors_origins: str = ""  # comma-separated browser origins allowed to call the API; empty = none
+    rate_limit_per_minute: int = Field(0, ge=0)  # per API key (or client address), per replica; 0 = off
 
     def scoring_keys(self) -> frozenset[str]:
         return _split_keys(self.api_keys)
 
     def admin_keys(self) -> frozenset[str]:
         return _split_keys(self.admin_api_keys)
+
+    def cors_origin_list(self) -> frozenset[str]:
+        return _split_keys(self.cors_origins)
 
 
 @lru_cache
