@@ -289,6 +289,11 @@ def cmd_drift(args: argparse.Namespace) -> int:
         print(f"drift check failed: {exc}", file=sys.stderr)
         return EXIT_ERROR
     summary = outcome.summary
+    if args.markdown:
+        from ml.drift_report import markdown_summary
+
+        with open(args.markdown, "a", encoding="utf-8") as handle:
+            handle.write(markdown_summary(summary))
     if args.json:
         _print_json(summary)
         return outcome.exit_code
@@ -425,6 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports-dir", help="where reports and the trigger go (default: drift.reports_dir)")
     p.add_argument("--report-id", help="id to give the report (default: time + random suffix)")
     p.add_argument("--json", action="store_true", help="print the JSON summary")
+    p.add_argument("--markdown", help="append a Markdown digest to this file (e.g. $GITHUB_STEP_SUMMARY)")
 
     p = parsers["retrain-if-drift"]
     p.add_argument("--data", help="labelled training CSV (default: reference sample + the trigger's batch)")

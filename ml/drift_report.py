@@ -172,6 +172,28 @@ def _summary_section(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def markdown_summary(summary: dict[str, Any]) -> str:
+    """A short Markdown digest (CI job summaries, chat notifications)."""
+    verdict = "Drift detected" if summary["dataset_drift"] else "No dataset drift"
+    lines = [
+        f"### {verdict}: {summary['n_drifted']} of {summary['n_columns']} columns drifted",
+        "",
+        f"Drift share **{summary['drift_share']:.1%}** (retraining above {summary['threshold']:.1%}); "
+        f"data quality score {summary['data_quality']['score']:.4f}; "
+        f"{summary['rows']['reference']} reference rows vs {summary['rows']['current']} current rows "
+        f"({summary['current'].get('description', '')}); report `{summary['report_id']}`.",
+    ]
+    drifted = [(name, c) for name, c in summary["columns"].items() if c["drifted"]]
+    if drifted:
+        lines += ["", "| column | method | score | threshold |", "|---|---|---|---|"]
+        lines += [
+            f"| {name} | {c['method'] or c.get('note', '-')} | {_fmt(c['score'])} | {_fmt(c['threshold'])} |"
+            for name, c in drifted
+        ]
+    lines += [f"- {issue}" for issue in summary["data_quality"]["issues"]]
+    return "\n".join(lines) + "\n"
+
+
 def render_html(result: DriftResult, summary: dict[str, Any]) -> str:
     """Evidently's self-contained report (its script and data inline) with our digest on top."""
     page = result.snapshot.get_html_str(as_iframe=False)

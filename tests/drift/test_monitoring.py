@@ -34,8 +34,11 @@ def test_clean_drift_clean_sets_then_clears_the_trigger(
     first = latest(reports)
     assert not first["dataset_drift"] and not (reports / TRIGGER_FILE).exists()
 
-    assert drift(cli_base, reports, "--current", str(batches.drifted)) == 3
+    digest = tmp_path / "digest.md"
+    assert drift(cli_base, reports, "--current", str(batches.drifted), "--markdown", str(digest)) == 3
     summary = latest(reports)
+    assert digest.read_text().startswith(f"### Drift detected: {summary['n_drifted']} of")
+    assert "| AMT_CREDIT | Wasserstein distance (normed) |" in digest.read_text()
     assert set(summary["drifted_columns"]) >= SHIFTED
     assert summary["dataset_drift"] and summary["drift_share"] > summary["threshold"] == 0.1
     assert summary["prediction_drift"]["drifted"]  # the drifted batch was scored by the champion
