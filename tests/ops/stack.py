@@ -1,7 +1,8 @@
 """Real API replicas for the operations tests: one process per replica, its own cwd, cache and port.
 
 Each replica runs in a directory of its own, so its model cache and drift reports (`reports/`,
-relative to the working directory) belong to it alone, as they would on separate machines.
+relative to the working directory) belong to it alone, as they would on separate machines
+(tests/api's `launch_api` runs replicas in the repository root, where `reports/` is shared).
 """
 
 from __future__ import annotations
