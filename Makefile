@@ -6,7 +6,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/lock.txt | sha1sum | cut -c1-12)
 PG_TEST_URL := postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: setup setup-dvc run test test-fast lint format bench clean
+LOAD_HOST ?= http://127.0.0.1:8000
+LOAD_USERS ?= 16
+LOAD_TIME ?= 30s
+
+.PHONY: setup setup-dvc run test test-fast lint format bench load clean
 
 setup: $(STAMP)
 
@@ -34,6 +38,7 @@ test-fast: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/bandit -c pyproject.toml -q -r ml api app scripts
 
 format: setup
 	$(VENV)/bin/ruff check --fix .
@@ -41,6 +46,11 @@ format: setup
 
 bench: setup
 	@for script in bench/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+# Headless Locust against a running API (`make run` first); bounded by LOAD_TIME.
+load: setup
+	$(VENV)/bin/locust -f bench/locustfile.py --headless --host $(LOAD_HOST) -u $(LOAD_USERS) -r $(LOAD_USERS) \
+		-t $(LOAD_TIME) --stop-timeout 10 --only-summary
 
 clean:
 	rm -rf .pytest_cache .ruff_cache htmlcov .coverage
