@@ -1,9 +1,9 @@
 """Where models come from: the MLflow registry, reached over its REST API for the frequent calls.
 
-Resolving an alias and checking reachability are plain HTTP calls with a short timeout, so polling
-costs neither MLflow's import time nor its memory; `mlflow` itself is imported only to download a
-version that is not cached yet. MLflow's own HTTP retries are turned off: a down server must fail
-fast so the replica keeps serving what it has.
+Resolving an alias, checking reachability and downloading proxied artifacts are plain HTTP calls
+with a short timeout, so serving costs neither MLflow's import time nor its memory; `mlflow` itself
+is imported only for other artifact stores and non-HTTP tracking URIs. MLflow's own HTTP retries are
+turned off: a down server must fail fast so the replica keeps serving what it has.
 """
 
 from __future__ import annotations
@@ -110,19 +110,62 @@ class MlflowSource:
         return response.status_code < 500
 
     def download(self, ref: ModelRef, destination: Path) -> Path:
-        """Download the scoring files (booster, schema, meta) of one version into `destination`."""
-        import mlflow.artifacts
-        from mlflow.tracking import MlflowClient
+        """Download the scoring files (booster, schema, meta) of one version into `destination`.
 
-        client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        Artifacts proxied by the tracking server (`mlflow-artifacts:/...`, how this platform runs
+        MLflow) are fetched over its REST API; any other store goes through `mlflow` itself.
+        """
         try:
-            root = client.get_model_version_download_uri(ref.name, ref.version).rstrip("/")
-            local = mlflow.artifacts.download_artifacts(
-                artifact_uri=f"{root}/{MODEL_SCORING_SUBDIR.as_posix()}",
-                tracking_uri=self.tracking_uri,
-                dst_path=str(destination),
-            )
+            root = self._download_uri(ref).rstrip("/")
+            if (
+                self.is_http
+                and root.startswith("mlflow-artifacts:/")
+                and not root.startswith("mlflow-artifacts://")
+            ):
+                return self._download_proxied(root.removeprefix("mlflow-artifacts:/"), destination)
+            return self._download_with_mlflow(root, destination)
         except Exception as exc:
             shutil.rmtree(destination, ignore_errors=True)
             raise SourceUnavailableError(f"download of {ref.name} v{ref.version} failed: {exc!r}") from exc
+
+    def _download_uri(self, ref: ModelRef) -> str:
+        if not self.is_http:
+            from mlflow.tracking import MlflowClient
+
+            client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+            return client.get_model_version_download_uri(ref.name, ref.version)
+        response = httpx.get(
+            f"{self.tracking_uri}/api/2.0/mlflow/model-versions/get-download-uri",
+            params={"name": ref.name, "version": ref.version},
+            timeout=self.timeout_s,
+            auth=_auth(),
+        )
+        response.raise_for_status()
+        return response.json()["artifact_uri"]
+
+    def _download_proxied(self, root: str, destination: Path) -> Path:
+        base = f"{self.tracking_uri}/api/2.0/mlflow-artifacts/artifacts"
+        remote = f"{root.strip('/')}/{MODEL_SCORING_SUBDIR.as_posix()}"
+        target = destination / MODEL_SCORING_SUBDIR.name
+        target.mkdir(parents=True, exist_ok=True)
+        with httpx.Client(timeout=self.timeout_s * 6, auth=_auth()) as client:
+            listing = client.get(base, params={"path": remote})
+            listing.raise_for_status()
+            files = listing.json().get("files", [])
+            if not files or any(entry.get("is_dir") for entry in files):
+                raise RuntimeError(f"unexpected content at {remote}: {files}")
+            for entry in files:
+                response = client.get(f"{base}/{remote}/{entry['path']}")
+                response.raise_for_status()
+                (target / Path(entry["path"]).name).write_bytes(response.content)
+        return target
+
+    def _download_with_mlflow(self, root: str, destination: Path) -> Path:
+        import mlflow.artifacts
+
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"{root}/{MODEL_SCORING_SUBDIR.as_posix()}",
+            tracking_uri=self.tracking_uri,
+            dst_path=str(destination),
+        )
         return Path(local)
