@@ -135,3 +135,12 @@ def test_unparseable_values_are_refused_with_their_csv_lines(reference, clean, s
     current.loc[[3, 7], "AMT_CREDIT"] = ["12O000", "n/a"]
     with pytest.raises(DriftInputError, match=r"AMT_CREDIT: 2 values are not numbers \(CSV lines 5, 9\)"):
         compare(reference, current, schema, DriftParams(), csv_offset=0)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # chi-square on rare categories
+def test_methods_can_be_chosen_per_column(reference, drifted, schema) -> None:
+    params = DriftParams(per_column_method={"AMT_INCOME_TOTAL": "psi"}, cat_method="chisquare")
+    by_name = {c.column: c for c in compare(reference, drifted, schema, params).columns}
+    assert by_name["AMT_INCOME_TOTAL"].method == "psi"  # named as configured
+    assert by_name["AMT_CREDIT"].method == WASSERSTEIN
+    assert by_name["NAME_CONTRACT_TYPE"].method == "chisquare"
