@@ -49,7 +49,7 @@ def _log_rows(served: LoadedModel, scored: Scored, rid: str) -> Iterator[dict[st
     """The inference-log rows of a request; consumed in the log's writer thread, not here."""
     features = itertools.chain.from_iterable(scored.features)
     for client_id, row_features, probability, decision in zip(
-        scored.client_ids, features, scored.probabilities, scored.decisions, strict=False
+        scored.client_ids, features, scored.probabilities, scored.decisions, strict=True
     ):
         yield {
             "request_id": rid,

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
-import logging.handlers
-import queue
 import sys
 import time
 from collections.abc import Iterable
@@ -20,7 +17,6 @@ _STANDARD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__di
     "color_message",  # uvicorn's ANSI-coloured duplicate of msg
 }
 MASK = "***"
-_listener: logging.handlers.QueueListener | None = None
 
 
 class JsonFormatter(logging.Formatter):
@@ -57,23 +53,11 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
-    """Route the root logger and uvicorn's loggers through one JSON handler on stderr.
-
-    Records are formatted where they are logged (the request id lives in a context variable) and
-    written by a listener thread, so a slow stderr (a lagging log collector) never blocks the event
-    loop. The listener drains at interpreter exit, after the lifespan's last lines.
-    """
-    global _listener
-    _stop_listener()
-    log_queue: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    formatting = logging.handlers.QueueHandler(log_queue)
-    formatting.setFormatter(JsonFormatter(secrets))
-    writer = logging.StreamHandler(sys.stderr)
-    writer.setFormatter(logging.Formatter("%(message)s"))
-    _listener = logging.handlers.QueueListener(log_queue, writer)
-    _listener.start()
+    """Route the root logger and uvicorn's loggers through one JSON handler on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(secrets))
     root = logging.getLogger()
-    root.handlers[:] = [formatting]
+    root.handlers[:] = [handler]
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error"):
         logger = logging.getLogger(name)
@@ -85,12 +69,3 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     access.handlers[:] = []
     access.propagate = False
     access.disabled = True
-
-
-@atexit.register
-def _stop_listener() -> None:
-    """Write out what is still queued (at exit, or before a reconfiguration)."""
-    global _listener
-    if _listener is not None:
-        _listener.stop()
-        _listener = None
