@@ -30,7 +30,7 @@ def run_lines(workflow: dict) -> str:
 
 
 def test_there_are_ci_and_deploy_workflows() -> None:
-    assert {p.name for p in WORKFLOWS} == {"ci.yml", "deploy.yml"}
+    assert {p.name for p in WORKFLOWS} == {"ci.yml", "deploy.yml", "monitor.yml"}
 
 
 def test_actionlint_passes() -> None:
