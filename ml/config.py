@@ -27,6 +27,7 @@ class Settings(BaseSettings):
 
 
 class DataParams(BaseModel):
+    source: str = ""  # CSV the DVC data stage imports; "" = generate `rows` rows
     rows: int = 50_000
     seed: int = 42
     target: str = "TARGET"

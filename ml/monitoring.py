@@ -102,10 +102,14 @@ class Champion:
 
     def scorer(self) -> Callable[[pd.DataFrame], Any]:
         import mlflow
+        from mlflow.tracking import MlflowClient
 
         from ml.scoring import ScoringModel
 
-        uri = f"models:/{self.settings.model_name}/{self.version.version}"
+        # Resolve the version's storage location with an explicit client: a `models:/` URI would be
+        # resolved against the process-wide registry URI, which training may have pointed elsewhere.
+        client = MlflowClient(self.settings.mlflow_tracking_uri, self.settings.mlflow_tracking_uri)
+        uri = client.get_model_version_download_uri(self.settings.model_name, str(self.version.version))
         with tempfile.TemporaryDirectory() as tmp:
             local = mlflow.artifacts.download_artifacts(
                 artifact_uri=uri, dst_path=tmp, tracking_uri=self.settings.mlflow_tracking_uri
