@@ -319,7 +319,14 @@ def cmd_retrain_if_drift(args: argparse.Namespace) -> int:
 
     params, settings = _params(args), _settings(args)
     outcome = retrain_if_drift(
-        params, settings, _reports_dir(args, params), args.data, args.current, args.promote, args.who
+        params,
+        settings,
+        _reports_dir(args, params),
+        args.data,
+        args.current,
+        args.promote,
+        args.who,
+        dvc_repo=args.dvc_repo,
     )
     _print_json(outcome)
     refused = args.promote and outcome["action"] == "retrained" and not outcome["gate"]["passed"]
@@ -438,6 +445,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reports-dir", help="where the trigger is (default: drift.reports_dir)")
     p.add_argument("--promote", action="store_true", help="make the candidate champion if the gate passes")
     p.add_argument("--who", help="who (recorded with the alias moves; default: the current user)")
+    p.add_argument(
+        "--dvc-repo",
+        help="first version the batch (--current/--data) with DVC in this repository (dvc add + push) "
+        "and tag the run and version with its hash",
+    )
 
     p = parsers["prepare-data"]
     p.add_argument("--source", default="", help="CSV to import, e.g. application_train.csv (empty: generate)")
@@ -459,6 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from ml.data import DataError
+    from ml.data_version import DataVersioningError
     from ml.registry import GateRefusedError, RegistryError
     from ml.train import InvalidDataError
 
@@ -476,6 +489,6 @@ def main(argv: list[str] | None = None) -> int:
     except GateRefusedError as exc:
         print(f"promotion refused by the quality gate: {exc}", file=sys.stderr)
         return EXIT_GATE_REFUSED
-    except (RegistryError, ValueError, OSError) as exc:
+    except (RegistryError, DataVersioningError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR

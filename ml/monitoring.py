@@ -305,6 +305,15 @@ def retraining_data(
     return Dataset(frame, schema.target, None, source=source, data_hash=frame_hash(frame))
 
 
+def _version_batch(path: str | None, dvc_repo: str) -> str:
+    """DVC-version the batch behind a retraining; it must be a file (not the inference log)."""
+    from ml.data_version import version_with_dvc
+
+    if not path:
+        raise ValueError("versioning data with DVC needs the batch as a file: pass --current or --data")
+    return version_with_dvc(path, dvc_repo)
+
+
 def retrain_if_drift(
     params: Params,
     settings: Settings,
@@ -313,21 +322,33 @@ def retrain_if_drift(
     current_path: str | None = None,
     promote: bool = False,
     who: str | None = None,
+    dvc_repo: str | None = None,
 ) -> dict[str, Any]:
     """Train a candidate when the trigger is present, register it as challenger and run the gate;
-    with `promote`, make it champion when the gate passes (the trigger is then removed)."""
+    with `promote`, make it champion when the gate passes (the trigger is then removed).
+
+    With `dvc_repo`, the batch file is first versioned with DVC (add + push) and its hash recorded
+    on the run and the version, so the model can be traced to the exact data.
+    """
     from ml.registry import CHALLENGER, CHAMPION, Registry, as_dict
     from ml.train import train_model
 
     trigger = read_trigger(reports_dir)
     if trigger is None:
         return {"action": "none", "reason": f"no retrain trigger in {reports_dir}"}
+    data_hash = _version_batch(current_path or data_path, dvc_repo) if dvc_repo else None
     champion = Champion(settings)
     dataset = retraining_data(trigger, champion, params, data_path, current_path)
     result = train_model(dataset, params, settings, quiet=True)
     registry = Registry(settings.model_name, settings.mlflow_tracking_uri, params.gate)
     why = f"retrained after drift report {trigger['report_id']} (drift share {trigger['drift_share']:.1%})"
-    version = registry.register(result.model_uri, result.run_id, tags={"drift_report": trigger["report_id"]})
+    tags = {"drift_report": trigger["report_id"]}
+    if data_hash:
+        from ml.data_version import DVC_HASH_TAG, record_dvc_hash
+
+        record_dvc_hash(result.run_id, data_hash, settings.mlflow_tracking_uri)
+        tags[DVC_HASH_TAG] = data_hash
+    version = registry.register(result.model_uri, result.run_id, tags=tags)
     registry.promote(version, CHALLENGER, why, who)
     verdict = registry.check_gate(version)
     outcome: dict[str, Any] = {
@@ -341,6 +362,7 @@ def retrain_if_drift(
         "test_roc_auc": result.metrics.get("test_roc_auc"),
         "gate": as_dict(verdict),
         "promoted": False,
+        "dvc_data_hash": data_hash,
     }
     if promote and verdict.passed:
         registry.promote(version, CHAMPION, why, who)
