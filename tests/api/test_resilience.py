@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
 
 import httpx
 import pytest
 
-from ml.config import Params
-from ml.data import generated_dataset
 from ml.registry import Registry
 from tests.api.conftest import Api
-from tests.conftest import make_settings
-from tests.servers import free_port, start_mlflow
+from tests.servers import BIN, ROOT, free_port, start_mlflow
 
 pytestmark = pytest.mark.slow
 
@@ -35,25 +33,40 @@ def _predict(api: Api, record: dict) -> httpx.Response:
         return client.post("/predict", json={"features": record})
 
 
-def _quick_params(params: Params) -> Params:
-    quick = params.model_copy(deep=True)
-    quick.train.num_boost_round = 40
-    return quick
+def _train_into(tracking_uri: str, model_name: str) -> None:
+    """Train and register version 1 in another process: training sets MLflow's process-wide tracking
+    URI, which must not point the rest of the session at a server this test stops."""
+    subprocess.run(
+        [
+            str(BIN / "python"),
+            "-m",
+            "ml",
+            "--tracking-uri",
+            tracking_uri,
+            "--model-name",
+            model_name,
+            "train",
+            "--rows",
+            "5000",
+            "--seed",
+            "5",
+            "--register",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    Registry(model_name, tracking_uri).client.set_registered_model_alias(model_name, "champion", "1")
 
 
-def test_mlflow_down_keeps_serving_and_recovers(tmp_path, params, start_api, example_record) -> None:
-    from ml.train import train_model
-
+def test_mlflow_down_keeps_serving_and_recovers(tmp_path, start_api, example_record) -> None:
     port = free_port()
     store = tmp_path / "private-mlflow"
     mlflow = start_mlflow(store, port=port)
     try:
-        run = train_model(
-            generated_dataset(4000, seed=5), _quick_params(params), make_settings(mlflow.url), quiet=True
-        )
-        registry = Registry("private-model", mlflow.url, params.gate)
-        registry.register(run.model_uri, run.run_id)
-        registry.client.set_registered_model_alias("private-model", "champion", "1")
+        _train_into(mlflow.url, "private-model")
 
         api = start_api(
             mlflow.url,
