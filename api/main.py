@@ -111,7 +111,8 @@ def main() -> None:
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run("api.main:app", host="0.0.0.0", port=settings.port, log_level=settings.log_level.lower())
+    # A container listens on all its interfaces; the platform decides what reaches it.
+    uvicorn.run("api.main:app", host="0.0.0.0", port=settings.port, log_level=settings.log_level.lower())  # nosec B104
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ from mlflow.cli import cli
 
 
 def _exec_in_place(cmd: list[str], *, extra_env: dict[str, str] | None = None, **_: Any) -> None:
-    os.execvpe(cmd[0], cmd, {**os.environ, **(extra_env or {})})  # noqa: S606 - MLflow's own server command
+    # MLflow's own server command (argv list, no shell), exec'd in place of this launcher.
+    os.execvpe(cmd[0], cmd, {**os.environ, **(extra_env or {})})  # noqa: S606  # nosec B606
 
 
 if __name__ == "__main__":
