@@ -1,7 +1,8 @@
 """Local disk copy of the models this replica served, so a restart while MLflow is down still serves.
 
-Layout under the cache dir: `<name>/v<version>/` holds a version's scoring files, `<name>/<alias>.json`
-says which version the alias pointed at when this replica last loaded it. Writes go to a temporary
+Layout under the cache dir: `<name>/v<version>-<run id>/` holds a version's scoring files (the run id
+keeps apart the "version 1" of two different registries, e.g. after `mlflow.db` was recreated),
+`<name>/<alias>.json` says which version the alias pointed at when this replica last loaded it. Writes go to a temporary
 sibling and are renamed into place, so a crash never leaves a half-written version behind.
 """
 
@@ -30,11 +31,11 @@ class ModelCache:
     def _model_dir(self, name: str) -> Path:
         return self.root / _slug(name)
 
-    def version_dir(self, name: str, version: str) -> Path:
-        return self._model_dir(name) / f"v{_slug(version)}"
+    def version_dir(self, ref: ModelRef) -> Path:
+        return self._model_dir(ref.name) / f"v{_slug(ref.version)}-{_slug(ref.run_id or 'unknown')}"
 
-    def has(self, name: str, version: str) -> bool:
-        return self.version_dir(name, version).is_dir()
+    def has(self, ref: ModelRef) -> bool:
+        return self.version_dir(ref).is_dir()
 
     def staging_dir(self, name: str) -> Path:
         """A fresh temporary directory on the cache's filesystem (so the final rename is atomic)."""
@@ -42,9 +43,9 @@ class ModelCache:
         parent.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix=".incoming-", dir=parent))
 
-    def store(self, name: str, version: str, files: Path) -> Path:
-        """Move downloaded scoring files in as `version`; return where they now live."""
-        target = self.version_dir(name, version)
+    def store(self, ref: ModelRef, files: Path) -> Path:
+        """Move downloaded scoring files in as `ref`; return where they now live."""
+        target = self.version_dir(ref)
         if target.is_dir():
             shutil.rmtree(files, ignore_errors=True)
             return target
@@ -55,8 +56,8 @@ class ModelCache:
     def discard_staging(staging: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
-    def discard(self, name: str, version: str) -> None:
-        shutil.rmtree(self.version_dir(name, version), ignore_errors=True)
+    def discard(self, ref: ModelRef) -> None:
+        shutil.rmtree(self.version_dir(ref), ignore_errors=True)
 
     def remember(self, ref: ModelRef, alias: str) -> None:
         """Record that `alias` pointed at `ref`, and prune old versions."""
@@ -64,7 +65,7 @@ class ModelCache:
         tmp = pointer.with_suffix(".json.tmp")
         tmp.write_text(json.dumps({"version": ref.version, "run_id": ref.run_id}))
         os.replace(tmp, pointer)
-        self._prune(ref.name, keep={ref.version})
+        self._prune(ref.name, keep=self.version_dir(ref).name)
 
     def last(self, name: str, alias: str) -> tuple[ModelRef, Path] | None:
         """The version `alias` pointed at when last loaded here, if its files are still cached."""
@@ -74,14 +75,14 @@ class ModelCache:
         except (OSError, ValueError):
             return None
         ref = ModelRef(name, str(data["version"]), data.get("run_id"))
-        return (ref, self.version_dir(name, ref.version)) if self.has(name, ref.version) else None
+        return (ref, self.version_dir(ref)) if self.has(ref) else None
 
-    def _prune(self, name: str, keep: set[str]) -> None:
+    def _prune(self, name: str, keep: str) -> None:
         versions = sorted(
             (p for p in self._model_dir(name).glob("v*") if p.is_dir()),
             key=lambda p: p.stat().st_mtime,
             reverse=True,
         )
         for stale in versions[KEEP_VERSIONS:]:
-            if stale.name[1:] not in keep:
+            if stale.name != keep:
                 shutil.rmtree(stale, ignore_errors=True)

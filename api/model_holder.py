@@ -73,20 +73,20 @@ class ModelHolder:
 
     def _load(self, ref: ModelRef) -> bool:
         started = time.perf_counter()
-        source = "cache" if self.cache.has(ref.name, ref.version) else "mlflow"
+        source = "cache" if self.cache.has(ref) else "mlflow"
         try:
             if source == "mlflow":
                 staging = self.cache.staging_dir(ref.name)
-                self.cache.store(ref.name, ref.version, self.source.download(ref, staging))
+                self.cache.store(ref, self.source.download(ref, staging))
                 self.cache.discard_staging(staging)
-            model = ScoringModel.load(self.cache.version_dir(ref.name, ref.version))
+            model = ScoringModel.load(self.cache.version_dir(ref))
         except SourceUnavailableError as exc:
             self._note_reachable(False, str(exc))
             metrics.MODEL_LOADS.labels("failed").inc()
             return self.current is None and self._load_from_cache()
         except Exception as exc:
             # A corrupt cached copy or an unusable artifact: drop the copy, keep serving, retry later.
-            self.cache.discard(ref.name, ref.version)
+            self.cache.discard(ref)
             self.last_error = f"loading {ref.name} v{ref.version} failed: {exc!r}"
             metrics.MODEL_LOADS.labels("failed").inc()
             logger.exception("model load failed", extra={"model_version": ref.version})
@@ -106,7 +106,7 @@ class ModelHolder:
             model = ScoringModel.load(directory)
         except Exception:
             logger.exception("cached model unusable", extra={"model_version": ref.version})
-            self.cache.discard(ref.name, ref.version)
+            self.cache.discard(ref)
             return False
         self._swap(model, ref, "cache", time.perf_counter() - started)
         return True
