@@ -2,8 +2,7 @@
 promotion then a rollback under load, where no request may fail and every answer must name the
 version that was champion when it was served.
 
-Steady load runs 15 s at 16 concurrent clients (the issue asks for 30 s; half keeps CI short and
-still sends a few thousand requests without an error on 2 cores).
+Steady load runs 30 s at 16 concurrent clients, capped at MAX_REQUESTS.
 """
 
 from __future__ import annotations
@@ -25,8 +24,8 @@ from tests.servers import BIN, ROOT
 
 pytestmark = pytest.mark.slow
 USERS = 16
-STEADY_S = 15
-MAX_REQUESTS = 20_000
+STEADY_S = 30
+MAX_REQUESTS = 40_000
 
 
 def _locust(url: str, csv_prefix: Path) -> subprocess.CompletedProcess[str]:
