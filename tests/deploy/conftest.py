@@ -7,14 +7,23 @@ auth, and the API loads it with the password the blueprint hands it (fromService
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.deploy.deploy_helpers import REPO, LocalBlueprint, Started, start_image_cmd, stop, wait_for_http
+from tests.deploy.deploy_helpers import LocalBlueprint, Started, start_image_cmd, stop, wait_for_http
 
-API_MISSING = not (REPO / "api" / "main.py").exists()
-APP_MISSING = not (REPO / "app" / "Home.py").exists()
+
+@contextmanager
+def running(service: str, env: dict[str, str], log: Path, health_path: str) -> Iterator[Started]:
+    """An image's CMD as a local process, healthy on `health_path`, stopped afterwards."""
+    started = start_image_cmd(service, env, log)
+    try:
+        wait_for_http(started, health_path, timeout=150, status=200)
+        yield started
+    finally:
+        stop(started)
 
 
 @pytest.fixture(scope="session")
@@ -34,12 +43,8 @@ def mlflow_from_image(
     """MLflow started from Dockerfile.mlflow's CMD with the blueprint's environment (auth on)."""
     artifacts = tmp_path_factory.mktemp("mlflow-artifacts")
     env = local_blueprint.env("mlflow", {"MLFLOW_ARTIFACTS_DESTINATION": str(artifacts)})
-    started = start_image_cmd("mlflow", env, logs / "mlflow.log")
-    try:
-        wait_for_http(started, "/health", timeout=150, status=200)
+    with running("mlflow", env, logs / "mlflow.log", "/health") as started:
         yield started
-    finally:
-        stop(started)
 
 
 @pytest.fixture(scope="session")
@@ -72,30 +77,18 @@ def api_from_image(
     request: pytest.FixtureRequest, mlflow_from_image: Started, local_blueprint: LocalBlueprint, logs: Path
 ) -> Iterator[Started]:
     """The API started from Dockerfile.api's CMD, serving the image's champion."""
-    if API_MISSING:
-        pytest.skip("api/main.py does not exist yet (issue 4)")
-    request.getfixturevalue("image_champion")  # only once the API exists: training takes a while
+    request.getfixturevalue("image_champion")
     env = local_blueprint.env("api", {"MLFLOW_TRACKING_URI": mlflow_from_image.url})
-    started = start_image_cmd("api", env, logs / "api.log")
-    try:
-        wait_for_http(started, "/health", timeout=150, status=200)
+    with running("api", env, logs / "api.log", "/health") as started:
         yield started
-    finally:
-        stop(started)
 
 
 @pytest.fixture(scope="session")
 def app_from_image(
     request: pytest.FixtureRequest, mlflow_from_image: Started, local_blueprint: LocalBlueprint, logs: Path
 ) -> Iterator[Started]:
-    """The console started from Dockerfile.app's CMD, pointed at the API when there is one."""
-    if APP_MISSING:
-        pytest.skip("app/Home.py does not exist yet (issue 6)")
-    api_url = "http://127.0.0.1:9" if API_MISSING else request.getfixturevalue("api_from_image").url
+    """The console started from Dockerfile.app's CMD, pointed at the API."""
+    api_url = request.getfixturevalue("api_from_image").url
     env = local_blueprint.env("app", {"MLFLOW_TRACKING_URI": mlflow_from_image.url, "API_URL": api_url})
-    started = start_image_cmd("app", env, logs / "app.log")
-    try:
-        wait_for_http(started, "/_stcore/health", timeout=150, status=200)
+    with running("app", env, logs / "app.log", "/_stcore/health") as started:
         yield started
-    finally:
-        stop(started)

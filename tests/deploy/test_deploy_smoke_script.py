@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import API_MISSING
 from tests.deploy.deploy_helpers import (
     REPO,
     LocalBlueprint,
@@ -67,7 +66,6 @@ def test_no_url_is_a_usage_error() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(API_MISSING, reason="api/main.py does not exist yet (issue 4)")
 def test_api_without_a_model_is_not_healthy(
     mlflow_from_image: Started, local_blueprint: LocalBlueprint, tmp_path: Path
 ) -> None:
