@@ -159,6 +159,7 @@ class InferenceLogWriter:
         self.written = 0
         self.dropped = 0
         self.failures = 0
+        self._held = 0  # rows taken off the queue but not yet written (e.g. while the database is down)
         self._engine = create_log_engine(self.url)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = False
@@ -202,7 +203,8 @@ class InferenceLogWriter:
         self.close()
 
     def pending(self) -> int:
-        return self._queue.qsize()
+        """Rows not yet written: still queued, plus those held for a retry."""
+        return self._queue.qsize() + self._held
 
     def _run(self) -> None:
         backlog: list[dict[str, Any]] = []
@@ -211,6 +213,7 @@ class InferenceLogWriter:
         failed_attempts = 0
         while True:
             stopping = self._collect(backlog, waiters, wait=not backlog and not stopping) or stopping
+            self._held = len(backlog)
             if backlog and self._write(backlog):
                 failed_attempts = 0
             elif backlog:
@@ -226,6 +229,7 @@ class InferenceLogWriter:
                     backlog.clear()
                 else:
                     time.sleep(self.retry_s)
+            self._held = len(backlog)
             if not backlog and self._lazy is None:
                 for waiter in waiters:
                     waiter.set()

@@ -133,3 +133,26 @@ def test_lazy_rows_are_built_in_the_writer_thread(tmp_path) -> None:
     assert built_in == {"inference-log-writer"}
     frame = read_inference_log(url)
     assert frame["request_id"].tolist() == [f"req-{i}" for i in range(2501)]
+
+
+def test_pending_counts_rows_held_while_the_table_is_gone(tmp_path) -> None:
+    """Inserts fail while the table is dropped: the rows wait in the writer, counted as pending,
+    and are all written once the table is back."""
+    path = tmp_path / "log.db"
+    writer = InferenceLogWriter(f"sqlite:///{path}", retry_s=0.2, linger_s=0)
+    with sqlite3.connect(path) as db:
+        ddl = db.execute("SELECT sql FROM sqlite_master WHERE name = 'inference_log'").fetchone()[0]
+        db.execute("DROP TABLE inference_log")
+    try:
+        writer.append(_rows(25))
+        deadline = time.monotonic() + 10
+        while writer.failures == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert writer.failures >= 1 and writer.written == 0
+        assert writer.pending() == 25
+        with sqlite3.connect(path) as db:
+            db.execute(ddl)
+        assert writer.flush(timeout_s=10)
+        assert writer.pending() == 0 and writer.written == 25
+    finally:
+        writer.close()
