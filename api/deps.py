@@ -48,11 +48,12 @@ def record_scored(request: Request, served: LoadedModel, scored: Scored) -> None
 def _log_rows(served: LoadedModel, scored: Scored, rid: str) -> Iterator[dict[str, Any]]:
     """The inference-log rows of a request; consumed in the log's writer thread, not here."""
     features = itertools.chain.from_iterable(scored.features)
-    for client_id, row_features, probability, decision in zip(
-        scored.client_ids, features, scored.probabilities, scored.decisions, strict=True
+    for row, client_id, row_features, probability, decision in zip(
+        scored.rows, scored.client_ids, features, scored.probabilities, scored.decisions, strict=True
     ):
         yield {
             "request_id": rid,
+            "row": row,
             "model_name": served.name,
             "model_version": served.version,
             "client_id": client_id,

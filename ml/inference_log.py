@@ -41,6 +41,7 @@ inference_log = sa.Table(
     ),
     sa.Column("ts", sa.DateTime(timezone=False), nullable=False, index=True),  # naive UTC everywhere
     sa.Column("request_id", sa.Text()),
+    sa.Column("row", sa.Integer(), nullable=True),  # the row the API answered (JSON index, CSV line)
     sa.Column("model_name", sa.Text()),
     sa.Column("model_version", sa.Text()),
     sa.Column("client_hash", sa.Text(), nullable=True),
@@ -91,7 +92,26 @@ def create_log_engine(url: str | None) -> Engine:
         # Another process created it between our check and our CREATE; anything else re-raises here.
         if not sa.inspect(engine).has_table(inference_log.name):
             raise
+    _add_missing_columns(engine)
     return engine
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Migrate a log created by an older version: add the columns it lacks (all nullable)."""
+    present = {column["name"] for column in sa.inspect(engine).get_columns(inference_log.name)}
+    for column in inference_log.columns:
+        if column.name in present:
+            continue
+        kind = column.type.compile(dialect=engine.dialect)
+        try:
+            with engine.begin() as connection:
+                connection.execute(
+                    sa.text(f'ALTER TABLE {inference_log.name} ADD COLUMN "{column.name}" {kind}')
+                )
+        except sa.exc.DBAPIError:
+            # Another process added it first; anything else re-raises here.
+            if column.name not in {c["name"] for c in sa.inspect(engine).get_columns(inference_log.name)}:
+                raise
 
 
 def _sqlite_wal(connection: Any, _record: Any) -> None:
@@ -112,6 +132,7 @@ def _to_db_row(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "ts": _utc_naive(ts) if isinstance(ts, datetime) else datetime.now(UTC).replace(tzinfo=None),
         "request_id": row.get("request_id"),
+        "row": None if row.get("row") is None else int(row["row"]),
         "model_name": row.get("model_name"),
         "model_version": None if row.get("model_version") is None else str(row["model_version"]),
         "client_hash": client_hash,
@@ -133,7 +154,7 @@ class _Lazy:
 class InferenceLogWriter:
     """Appends rows from a background thread, in batches, so callers never wait on the database.
 
-    `append` only enqueues. Rows are mappings with keys request_id, model_name, model_version,
+    `append` only enqueues. Rows are mappings with keys request_id, row, model_name, model_version,
     features (dict of raw feature values), probability, decision, and optionally ts (datetime,
     default now) and client_id (hashed before storage, never stored). While the database is
     unreachable, rows wait in memory (up to `max_pending`, oldest dropped beyond) and are retried.

@@ -78,9 +78,9 @@ def test_inference_log_on_postgres(champion, small_dataset, start_api, fresh_pos
 
     engine = sa.create_engine(normalize_database_url(fresh_postgres_database))
     with engine.connect() as connection:
-        hashes = [
-            r[0] for r in connection.execute(sa.text("select client_hash from inference_log order by id"))
-        ]
+        stored = connection.execute(sa.text('select client_hash, "row" from inference_log order by id')).all()
     engine.dispose()
+    hashes = [r[0] for r in stored]
+    assert [r[1] for r in stored] == [row["row"] for row in body["results"]]  # outcomes join on it
     assert hashes[0] == hash_client_id(frame["SK_ID_CURR"].iloc[0])
     assert str(frame["SK_ID_CURR"].iloc[0]) not in hashes[0]

@@ -96,6 +96,24 @@ def test_sqlite_roundtrip(tmp_path) -> None:
     assert "100000" not in stored[1]
 
 
+def test_a_log_from_before_the_row_column_is_migrated(tmp_path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "create table inference_log (id integer primary key, ts datetime not null, request_id text,"
+            " model_name text, model_version text, client_hash text, features text not null,"
+            " probability float, decision text)"
+        )
+        connection.execute("insert into inference_log (ts, features) values ('2026-01-01 00:00:00', '{}')")
+    rows = _rows(2)
+    rows[1]["row"] = 7
+    with InferenceLogWriter(f"sqlite:///{path}") as writer:
+        writer.append(rows)
+    with sqlite3.connect(path) as connection:
+        stored = connection.execute('select "row" from inference_log order by id').fetchall()
+    assert stored == [(None,), (None,), (7,)]
+
+
 def test_empty_log_reads_as_empty_frame(tmp_path) -> None:
     frame = read_inference_log(f"sqlite:///{tmp_path / 'empty.db'}")
     assert frame.empty and "probability" in frame.columns
