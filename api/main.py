@@ -19,6 +19,8 @@ from fastapi import FastAPI  # noqa: E402
 
 from api.auth import KeyChecker  # noqa: E402
 from api.core.config import SERVICE_VERSION, ApiSettings, get_settings  # noqa: E402
+from api.drift_jobs import DriftRunner  # noqa: E402
+from api.drift_metrics import register_drift_gauges  # noqa: E402
 from api.errors import install_error_handlers  # noqa: E402
 from api.logging import configure_logging  # noqa: E402
 from api.middleware import RequestContextMiddleware  # noqa: E402
@@ -86,8 +88,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         max_body_size=settings.max_upload_bytes,
     )
+    params = load_params()
     app.state.settings = settings
     app.state.started = time.monotonic()
+    app.state.drift_runner = DriftRunner.for_api(params.drift, settings)
+    register_drift_gauges(app.state.drift_runner.reports_dir)
     install_error_handlers(app)
     for router in (
         health.router,

@@ -156,3 +156,11 @@ class RegistryActionResponse(BaseModel):
 class ReloadResponse(BaseModel):
     changed: bool
     served_version: str | None
+
+
+class DriftRunRequest(BaseModel):
+    """Which part of the inference log to check (default: the most recent drift.api_current_rows rows)."""
+
+    last_n: int | None = Field(None, ge=1, description="Most recent rows (capped by drift.api_current_rows).")
+    since: datetime | None = Field(None, description="Window start (ISO 8601; naive means UTC).")
+    until: datetime | None = Field(None, description="Window end, excluded.")

@@ -63,8 +63,8 @@ def _train_scorer(tracking_uri: str, workdir: Path):
 
 
 def prepare(tracking_uri: str, workdir: Path, reference_rows: int, current_rows: int) -> None:
+    from ml.drift.batches import make_production_batch
     from ml.generate import generate_applications
-    from ml.production import make_production_batch
 
     scorer = _train_scorer(tracking_uri, workdir)
     reference = generate_applications(reference_rows, seed=1).drop(columns=["SK_ID_CURR"])
@@ -108,7 +108,7 @@ def run_plain(workdir: Path) -> dict:
 
 def run_ours(workdir: Path, api_caps: bool) -> dict:
     from ml.config import Settings, load_params
-    from ml.monitoring import run_check
+    from ml.drift.check import run_check
 
     params = load_params()
     settings = Settings(

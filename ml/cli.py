@@ -73,8 +73,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_make_batch(args: argparse.Namespace) -> int:
     from ml.data import read_csv
+    from ml.drift.batches import make_production_batch
     from ml.generate import generate_applications
-    from ml.production import make_production_batch
 
     frame = read_csv(args.input) if args.input else generate_applications(args.rows, args.seed)
     batch = make_production_batch(frame, args.intensity, seed=args.seed, target=args.target)
@@ -268,7 +268,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     """Exit 0 no drift, 3 drift (share above drift.threshold), 1 error (nothing written)."""
     from mlflow.exceptions import MlflowException
 
-    from ml.monitoring import run_check
+    from ml.drift.check import run_check
 
     params, settings = _params(args), _settings(args)
     try:
@@ -290,7 +290,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     summary = outcome.summary
     if args.markdown:
-        from ml.drift_report import markdown_summary
+        from ml.drift.report import markdown_summary
 
         with open(args.markdown, "a", encoding="utf-8") as handle:
             handle.write(markdown_summary(summary))
@@ -315,7 +315,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 def cmd_retrain_if_drift(args: argparse.Namespace) -> int:
     """Exit 0 (nothing to do, or retrained), 5 when --promote was asked and the gate refused."""
-    from ml.monitoring import retrain_if_drift
+    from ml.retrain import retrain_if_drift
 
     params, settings = _params(args), _settings(args)
     outcome = retrain_if_drift(

@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 from ml.config import Params, Settings
+from ml.drift.batches import make_production_batch
 from ml.generate import generate_applications
-from ml.production import make_production_batch
 
 BATCH_ROWS = 3_000
 CLEAN_SEED, DRIFTED_SEED = 101, 102

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from ml.config import DriftParams
-from ml.drift import PREDICTION, DriftInputError, compare
+from ml.drift.batches import make_production_batch
+from ml.drift.compare import PREDICTION, DriftInputError, compare
 from ml.generate import generate_applications
-from ml.production import make_production_batch
 from ml.schema import FeatureSchema, infer_schema
 from ml.train import SCORE_COLUMN
 from tests.drift.conftest import BATCH_ROWS, CLEAN_SEED, DRIFTED_SEED, SHIFTED

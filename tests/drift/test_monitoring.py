@@ -12,7 +12,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from ml.cli import main
-from ml.drift_report import HTML_ARTIFACT, JSON_ARTIFACT, LATEST_HTML, LATEST_JSON, TRIGGER_FILE
+from ml.drift.report import HTML_ARTIFACT, JSON_ARTIFACT, LATEST_HTML, LATEST_JSON, TRIGGER_FILE
 from ml.inference_log import create_log_engine
 from tests.drift.conftest import BATCH_ROWS, MONITORING_EXPERIMENT, SHIFTED
 

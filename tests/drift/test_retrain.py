@@ -8,7 +8,7 @@ import json
 import pytest
 
 from ml.cli import main
-from ml.drift_report import TRIGGER_FILE
+from ml.drift.report import TRIGGER_FILE
 from ml.registry import Registry
 
 

@@ -13,8 +13,8 @@ import pytest
 from mlflow import MlflowClient
 
 from ml.data_version import DVC_HASH_TAG, DataVersioningError, version_with_dvc
+from ml.drift.batches import make_production_batch
 from ml.generate import generate_applications
-from ml.production import make_production_batch
 from tests.dvc.dvc_helpers import ROOT, dvc, dvc_env, git, make_repo
 
 pytest.importorskip("dvc", reason="dvc is not installed (`make setup-dvc`): DVC versioning tests skipped")

@@ -11,9 +11,9 @@ from mlflow import MlflowClient
 
 from ml.cli import main
 from ml.data_version import DVC_HASH_TAG
-from ml.drift_report import TRIGGER_FILE
+from ml.drift.batches import make_production_batch
+from ml.drift.report import TRIGGER_FILE
 from ml.generate import generate_applications
-from ml.production import make_production_batch
 from ml.registry import Registry
 from tests.dvc.dvc_helpers import dvc_env, make_repo
 

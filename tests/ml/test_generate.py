@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from ml.drift.batches import make_production_batch
 from ml.generate import DAYS_EMPLOYED_PLACEHOLDER, generate_applications
-from ml.production import make_production_batch
 
 HOME_CREDIT_COLUMNS = {
     "SK_ID_CURR": "int",

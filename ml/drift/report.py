@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the API imports this module for its names and readers, without pandas or Evidently
-    from ml.drift import DriftResult
+    from ml.drift.compare import DriftResult
 
 LATEST_HTML, LATEST_JSON, TRIGGER_FILE = "latest.html", "latest.json", "retrain.trigger"
 HTML_ARTIFACT, JSON_ARTIFACT = "drift_report.html", "drift_summary.json"
@@ -245,8 +245,11 @@ def read_trigger(reports_dir: Path) -> dict[str, Any] | None:
 
 
 def read_latest(reports_dir: Path) -> dict[str, Any] | None:
-    path = reports_dir / LATEST_JSON
-    return json.loads(path.read_text()) if path.exists() else None
+    """The latest check's summary (None before the first check; it is replaced, never removed)."""
+    try:
+        return json.loads((reports_dir / LATEST_JSON).read_text())
+    except FileNotFoundError:
+        return None
 
 
 # MLflow ----------------------------------------------------------------------------------------------
