@@ -1,86 +1,192 @@
-"""API-key auth (`X-API-Key`): scoring keys, admin keys, and open access when no key is configured.
+"""Who is calling and may they: API keys with roles (`X-API-Key`) and Bearer JWTs, as FastAPI dependencies.
 
-Modes: no key configured at all -> everything open (local use; warned at startup). Only API_KEYS ->
-scoring needs a key and registry actions are refused until ADMIN_API_KEYS is set. Admin keys can do
-everything. A missing or unknown key is 401; a known key without the right is 403. Keys are only ever
-compared (in constant time) and labelled by a hash prefix: no key reaches a log or the registry.
+Nothing configured (no key, no JWT setting) -> open access for local use, as the lead (warned at
+startup). Otherwise a missing, unknown or invalid credential is 401 with the reason, and a known
+identity without the role an action needs is 403 naming that role. The identity's name (a key's
+label or a token's subject, never a key or a token) is what logs and the registry record as "who".
 """
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import APIKeyHeader
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from api.core.config import ApiSettings
+from api.identity_keys import KeyRing
+from api.identity_roles import Permission, Role, allows, least_role_for
+from api.identity_tokens import TokenError, TokenVerifier
 
 API_KEY_HEADER = "X-API-Key"
-_header = APIKeyHeader(name=API_KEY_HEADER, auto_error=False, description="Scoring or admin API key.")
+_key_header = APIKeyHeader(
+    name=API_KEY_HEADER, auto_error=False, description="An API key (its role applies)."
+)
+_bearer = HTTPBearer(
+    auto_error=False, description="A JWT: HS256 from the console, or RS256 from the OIDC provider."
+)
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who made a request, as a label safe to log and to record in the registry."""
+    """An authenticated caller: `name` is safe to log and to record in the registry."""
 
-    label: str
-    admin: bool
+    name: str
+    role: Role
+    via: str  # key | token | open
+
+    @property
+    def label(self) -> str:
+        return self.name
+
+    def may(self, permission: Permission) -> bool:
+        return allows(self.role, permission)
 
 
-def key_label(key: str, admin: bool) -> str:
-    return f"{'admin-' if admin else ''}key-{hashlib.sha256(key.encode()).hexdigest()[:4]}"
+class Authenticator:
+    """Identifies callers from the configured keys and token settings; one per app."""
 
+    def __init__(self, keys: KeyRing, tokens: TokenVerifier) -> None:
+        self.keys = keys
+        self.tokens = tokens
+        self.anonymous_role = _anonymous_role(keys, tokens)
 
-class KeyChecker:
-    def __init__(self, scoring_keys: frozenset[str], admin_keys: frozenset[str]) -> None:
-        self.scoring_keys = scoring_keys
-        self.admin_keys = admin_keys
+    @classmethod
+    def from_settings(cls, settings: ApiSettings) -> Authenticator:
+        keys = settings.key_ring()
+        tokens = TokenVerifier(
+            secret=settings.jwt_secret,
+            jwks_url=settings.jwt_jwks_url,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            role_claim=settings.jwt_role_claim,
+            name_claim=settings.jwt_name_claim,
+            leeway_s=settings.jwt_leeway_s,
+        )
+        return cls(keys, tokens)
 
     @property
     def open_access(self) -> bool:
-        return not self.scoring_keys and not self.admin_keys
+        return not self.keys and not self.tokens.enabled
 
-    def check(self, key: str | None, need_admin: bool) -> Caller:
+    def secrets(self) -> frozenset[str]:
+        """Every configured secret, for the log formatter to mask."""
+        return self.keys.secrets() | ({self.tokens.secret} if self.tokens.secret else set())
+
+    async def identify(self, api_key: str | None, bearer: str | None) -> Caller:
         if self.open_access:
-            return Caller("anonymous", admin=True)
-        if need_admin and not self.admin_keys:
+            return Caller("anonymous", Role.LEAD, "open")
+        if bearer:
+            return await self._from_token(bearer)
+        if api_key:
+            found = self.keys.find(api_key)
+            if found is None:
+                raise _unauthorized("invalid API key")
+            return Caller(found.label, found.role, "key")
+        if self.anonymous_role is not None:
+            return Caller("anonymous", self.anonymous_role, "open")
+        raise _unauthorized(f"missing credentials: send {API_KEY_HEADER} or Authorization: Bearer <token>")
+
+    async def _from_token(self, token: str) -> Caller:
+        if not self.tokens.enabled:
+            raise _unauthorized("bearer tokens are not accepted here: set JWT_SECRET or JWT_JWKS_URL")
+        try:
+            if self.tokens.needs_network(token):
+                identity = await asyncio.to_thread(self.tokens.verify, token)
+            else:
+                identity = self.tokens.verify(token)
+        except TokenError as exc:
+            raise _unauthorized(str(exc), token=True) from exc
+        if identity.role is None:
             raise HTTPException(
-                status.HTTP_403_FORBIDDEN, "registry actions are disabled: ADMIN_API_KEYS is not set"
+                status.HTTP_403_FORBIDDEN,
+                f"{identity.name!r} has no role: the token's {self.tokens.role_claim!r} claim names none of "
+                + ", ".join(role.value for role in Role),
             )
-        if not need_admin and not self.scoring_keys:
-            return Caller("anonymous", admin=False)
-        if not key:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, f"missing {API_KEY_HEADER} header")
-        if _matches(key, self.admin_keys):
-            return Caller(key_label(key, admin=True), admin=True)
-        if _matches(key, self.scoring_keys):
-            if need_admin:
-                raise HTTPException(
-                    status.HTTP_403_FORBIDDEN, "this key may score but not change the registry"
-                )
-            return Caller(key_label(key, admin=False), admin=False)
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid API key")
+        return Caller(identity.name, identity.role, "token")
+
+    def authorize(self, caller: Caller, permission: Permission) -> Caller:
+        if caller.may(permission):
+            return caller
+        needed = least_role_for(permission)
+        detail = f"this action needs the role {needed.value!r} or one above it; {caller.name!r} is {caller.role.value!r}"
+        if not self._can_grant(permission):
+            detail += (
+                f". No configured identity has it: add 'label:{needed.value}:key' to API_KEYS "
+                "(bare keys in ADMIN_API_KEYS are leads), or set JWT_SECRET / JWT_JWKS_URL"
+            )
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail)
+
+    def _can_grant(self, permission: Permission) -> bool:
+        return self.tokens.enabled or any(allows(role, permission) for role in self.keys.roles())
 
 
-def _matches(key: str, keys: frozenset[str]) -> bool:
-    found = False
-    for candidate in keys:  # every key compared, so the timing does not tell which one was close
-        found |= hmac.compare_digest(key.encode(), candidate.encode())
-    return found
+def _anonymous_role(keys: KeyRing, tokens: TokenVerifier) -> Role | None:
+    """Callers without a credential: nobody, except with only lead keys (the pre-roles admin-only
+    setup, where scoring stayed open)."""
+    if keys and not tokens.enabled and keys.roles() == {Role.LEAD}:
+        return Role.SCORER
+    return None
 
 
-# async: FastAPI would run a plain `def` dependency in its thread pool, on every scoring request.
-def _checker(request: Request) -> KeyChecker:
-    return request.app.state.keys
+def _unauthorized(reason: str, token: bool = False) -> HTTPException:
+    challenge = f'Bearer error="invalid_token", error_description="{reason}"' if token else "Bearer"
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, reason, headers={"WWW-Authenticate": challenge})
 
 
-async def require_scoring(request: Request, key: str | None = Depends(_header)) -> Caller:
-    return _checker(request).check(key, need_admin=False)
+def _authenticator(request: Request) -> Authenticator:
+    return request.app.state.authenticator
 
 
-async def require_admin(request: Request, key: str | None = Depends(_header)) -> Caller:
-    return _checker(request).check(key, need_admin=True)
+Auth = Annotated[Authenticator, Depends(_authenticator)]
 
 
-AdminCaller = Annotated[Caller, Depends(require_admin)]
+async def identify(
+    request: Request,
+    auth: Auth,
+    api_key: Annotated[str | None, Depends(_key_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    """The caller, remembered on the request so the access log can name them."""
+    caller = await auth.identify(api_key, bearer.credentials if bearer else None)
+    request.state.who = caller.name
+    return caller
+
+
+Identity = Annotated[Caller, Depends(identify)]
+
+
+def require(permission: Permission) -> Callable[..., Awaitable[Caller]]:
+    """A dependency that lets through only callers whose role grants `permission`."""
+
+    # async: FastAPI would run a plain `def` dependency in its thread pool, on every scoring request.
+    async def check(caller: Identity, auth: Auth) -> Caller:
+        return auth.authorize(caller, permission)
+
+    return check
+
+
+require_read = require(Permission.READ)
+require_scoring = require(Permission.SCORE)
+require_candidates = require(Permission.MANAGE_CANDIDATES)
+require_champion = require(Permission.MANAGE_CHAMPION)
+
+Reader = Annotated[Caller, Depends(require_read)]
+Scorer = Annotated[Caller, Depends(require_scoring)]
+CandidateManager = Annotated[Caller, Depends(require_candidates)]
+ChampionManager = Annotated[Caller, Depends(require_champion)]
+
+
+async def require_metrics_token(
+    request: Request, bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> None:
+    """GET /metrics: open unless METRICS_TOKEN is set, then only with that bearer token."""
+    expected = request.app.state.settings.metrics_token
+    if not expected:
+        return
+    if bearer is None or not hmac.compare_digest(bearer.credentials.encode(), expected.encode()):
+        raise _unauthorized("/metrics needs Authorization: Bearer <METRICS_TOKEN>")

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator  # noqa: E402
 import httpx  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
-from api.auth import KeyChecker  # noqa: E402
+from api.auth import Authenticator  # noqa: E402
 from api.core.config import SERVICE_VERSION, ApiSettings, get_settings  # noqa: E402
 from api.drift_jobs import DriftRunner  # noqa: E402
 from api.drift_metrics import register_drift_gauges  # noqa: E402
@@ -41,17 +41,18 @@ logger = logging.getLogger("api")
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Load the model (MLflow, else the disk cache, else none and keep trying), poll, drain the log on exit."""
     settings: ApiSettings = app.state.settings
-    keys = KeyChecker(settings.scoring_keys(), settings.admin_keys())
-    configure_logging(settings.log_level, secrets=keys.scoring_keys | keys.admin_keys)
-    if keys.open_access:
-        logger.warning("API_KEYS and ADMIN_API_KEYS are unset: open access, for local use only")
+    auth: Authenticator = app.state.authenticator
+    configure_logging(settings.log_level, secrets=auth.secrets() | {settings.metrics_token})
+    if auth.open_access:
+        logger.warning("no API key and no JWT setting: open access, for local use only")
+    elif auth.anonymous_role is not None:
+        logger.warning("only lead keys are set: callers without a key may score (the pre-roles setup)")
     holder = ModelHolder(
         MlflowSource(settings.mlflow_tracking_uri, settings.mlflow_timeout_s),
         ModelCache(settings.model_cache_dir),
         settings.model_name,
         settings.model_alias,
     )
-    app.state.keys = keys
     app.state.holder = holder
     app.state.registry = RegistryActions(
         settings.model_name, settings.mlflow_tracking_uri, load_params().gate
@@ -90,6 +91,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     )
     params = load_params()
     app.state.settings = settings
+    app.state.authenticator = Authenticator.from_settings(settings)
     app.state.started = time.monotonic()
     app.state.drift_runner = DriftRunner.for_api(params.drift, settings)
     register_drift_gauges(app.state.drift_runner.reports_dir)

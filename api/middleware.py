@@ -58,6 +58,7 @@ class RequestContextMiddleware:
                     "path": scope["path"],
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 3),
+                    "who": scope.get("state", {}).get("who"),  # set by api.auth once the caller is known
                 },
             )
             request_id_var.reset(token)

@@ -155,7 +155,7 @@ def install_security(app: FastAPI, settings: ApiSettings) -> None:
         app.add_middleware(
             RateLimitMiddleware,
             per_minute=settings.rate_limit_per_minute,
-            known_keys=settings.scoring_keys() | settings.admin_keys(),
+            known_keys=settings.key_ring().secrets(),
         )
     origins = sorted(settings.cors_origin_list())
     if origins:
@@ -163,7 +163,7 @@ def install_security(app: FastAPI, settings: ApiSettings) -> None:
             CORSMiddleware,
             allow_origins=origins,
             allow_methods=["GET", "POST"],
-            allow_headers=[API_KEY_HEADER, "Content-Type", "X-Request-ID"],
+            allow_headers=[API_KEY_HEADER, "Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID", "Retry-After"],
             allow_credentials=False,
             max_age=600,

@@ -47,6 +47,7 @@ class GateVerdict:
     champion_version: str | None = None
     champion_auc: float | None = None
     reasons: list[str] = field(default_factory=list)
+    who: str | None = None  # who asked for the promotion this verdict answered
 
 
 @dataclass
@@ -211,13 +212,16 @@ class Registry:
             raise RegistryError(f"version {version} is archived; it cannot be promoted")
         if force and not reason.strip():
             raise RegistryError("--force needs a reason")
+        who = who or current_user()
         verdict = self.check_gate(version) if alias == CHAMPION else None
+        if verdict:
+            verdict.who = who
         if verdict and not verdict.passed and not force:
             raise GateRefusedError(verdict)
         previous = self.version_for(alias)
         if previous == version:
             raise RegistryError(f"version {version} is already {alias}")
-        event = AliasEvent("promote", alias, version, previous, who or current_user(), _now(), reason, force)
+        event = AliasEvent("promote", alias, version, previous, who, _now(), reason, force)
         self._move_alias(alias, version, previous, event)
         return event, verdict
 

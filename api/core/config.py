@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from api.identity_keys import KeyRing, load_keys
+
 SERVICE_VERSION = "0.1.0"
 
 
@@ -24,8 +26,18 @@ class ApiSettings(BaseSettings):
     model_name: str = "credit-scoring"
     model_alias: str = "champion"
     database_url: str = "sqlite:///inference_log.db"
-    api_keys: str = ""  # comma-separated; scoring and reading
-    admin_api_keys: str = ""  # comma-separated; reload, promote, rollback (and everything else)
+    # Identities (docs/access.md). Nothing set = open access for local use, with a warning.
+    api_keys: str = ""  # "label:role:key,..."; a bare key is a scorer (the pre-roles form)
+    admin_api_keys: str = ""  # bare keys with the lead role (the pre-roles form)
+    api_keys_file: Path | None = None  # one "label:role:key" a line, e.g. a mounted secret
+    jwt_secret: str = ""  # HS256 shared with the console, which signs its users' calls
+    jwt_jwks_url: str = ""  # an OIDC provider's JWKS: RS256 tokens of its users
+    jwt_audience: str = "credit-scoring-api"
+    jwt_issuer: str = ""  # checked on RS256 tokens when set
+    jwt_role_claim: str = "role"  # dotted path, e.g. realm_access.roles; a list gives its highest role
+    jwt_name_claim: str = "sub"
+    jwt_leeway_s: float = Field(10.0, ge=0, le=300)  # clock skew tolerated on exp / nbf
+    metrics_token: str = ""  # when set, GET /metrics needs "Authorization: Bearer <token>"
     port: int = 8000
     model_poll_interval_s: float = 30.0
     model_cache_dir: Path = Path(".cache/model")
@@ -39,11 +51,9 @@ class ApiSettings(BaseSettings):
     cors_origins: str = ""  # comma-separated browser origins allowed to call the API; empty = none
     rate_limit_per_minute: int = Field(0, ge=0)  # per API key (or client address), per replica; 0 = off
 
-    def scoring_keys(self) -> frozenset[str]:
-        return _split_keys(self.api_keys)
-
-    def admin_keys(self) -> frozenset[str]:
-        return _split_keys(self.admin_api_keys)
+    def key_ring(self) -> KeyRing:
+        """The configured API keys with their labels and roles (KeyConfigError names a bad entry)."""
+        return KeyRing(load_keys(self.api_keys, self.admin_api_keys, self.api_keys_file))
 
     def cors_origin_list(self) -> frozenset[str]:
         return _split_keys(self.cors_origins)

@@ -1,5 +1,5 @@
-"""Drift checks over HTTP: POST /drift/run (admin) starts a check of the inference log and returns its
-id; GET /drift/latest gives the latest JSON summary; GET /drift/reports/{id} the HTML report (202
+"""Drift checks over HTTP: POST /drift/run (data scientists, leads) starts a check of the inference log
+and returns its id; GET /drift/latest gives the latest JSON summary; GET /drift/reports/{id} the HTML report (202
 while that check runs). The checks run in child processes (api.drift_jobs); the Prometheus gauges of
 the latest result are api.drift_metrics."""
 
@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse
 
-from api.auth import AdminCaller, require_scoring
+from api.auth import CandidateManager, require_read
 from api.drift_jobs import DriftRunner
 from api.schemas import DriftRunRequest
 from ml.drift.report import REPORT_ID, read_latest, report_paths
@@ -29,7 +29,7 @@ Runner = Annotated[DriftRunner, Depends(_runner)]
 
 @router.post("/run", status_code=status.HTTP_202_ACCEPTED)
 async def run_drift_check(
-    runner: Runner, _caller: AdminCaller, window: DriftRunRequest | None = None
+    runner: Runner, _caller: CandidateManager, window: DriftRunRequest | None = None
 ) -> dict[str, Any]:
     """Start a drift check of the inference log in the background; poll `report` for the result."""
     busy = runner.running()
@@ -39,7 +39,7 @@ async def run_drift_check(
     return {**asdict(job), "report": f"/drift/reports/{job.id}", "summary": "/drift/latest"}
 
 
-@router.get("/latest", dependencies=[Depends(require_scoring)])
+@router.get("/latest", dependencies=[Depends(require_read)])
 async def latest_drift_summary(runner: Runner) -> dict[str, Any]:
     """The JSON summary of the latest check (drift share, per-column results, data quality, ...)."""
     summary = read_latest(runner.reports_dir)
@@ -51,7 +51,7 @@ async def latest_drift_summary(runner: Runner) -> dict[str, Any]:
     return summary
 
 
-@router.get("/reports/{report_id}", dependencies=[Depends(require_scoring)], response_model=None)
+@router.get("/reports/{report_id}", dependencies=[Depends(require_read)], response_model=None)
 async def drift_report(
     runner: Runner, report_id: Annotated[str, PathParam(pattern=REPORT_ID.pattern)]
 ) -> FileResponse | JSONResponse:

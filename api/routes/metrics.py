@@ -1,16 +1,22 @@
-"""GET /metrics: Prometheus exposition (open, like /health, for scrapers inside the platform)."""
+"""GET /metrics: Prometheus exposition; open like /health, unless METRICS_TOKEN asks scrapers for a token."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from api import metrics
+from api.auth import require_metrics_token
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+    dependencies=[Depends(require_metrics_token)],
+)
 async def prometheus_metrics(request: Request) -> Response:
     writer = request.app.state.inference_log
     metrics.LOG_PENDING.set(writer.pending())

@@ -1,4 +1,4 @@
-"""GET /model (what is served) and POST /model/reload (follow the alias now, admin)."""
+"""GET /model (what is served) and POST /model/reload (follow the alias now; data scientists and leads)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 from fastapi import APIRouter, Depends, Request
 
-from api.auth import AdminCaller, require_scoring
+from api.auth import CandidateManager, require_read
 from api.deps import Served
 from api.routes.predict import ERRORS
 from api.schemas import ModelInfo, ReloadResponse
@@ -14,7 +14,7 @@ from api.schemas import ModelInfo, ReloadResponse
 router = APIRouter(tags=["model"])
 
 
-@router.get("/model", response_model=ModelInfo, responses=ERRORS, dependencies=[Depends(require_scoring)])
+@router.get("/model", response_model=ModelInfo, responses=ERRORS, dependencies=[Depends(require_read)])
 async def model_info(served: Served) -> ModelInfo:
     model = served.model
     return ModelInfo(
@@ -32,7 +32,7 @@ async def model_info(served: Served) -> ModelInfo:
 
 
 @router.post("/model/reload", response_model=ReloadResponse, responses=ERRORS)
-async def reload_model(request: Request, caller: AdminCaller) -> ReloadResponse:
+async def reload_model(request: Request, caller: CandidateManager) -> ReloadResponse:
     holder = request.app.state.holder
     changed = await asyncio.to_thread(holder.refresh)
     served = holder.current

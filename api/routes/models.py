@@ -1,19 +1,26 @@
-"""GET /models (versions, aliases, history) and the registry actions promote / rollback (admin)."""
+"""GET /models (versions, aliases, history) and the registry actions: promote and roll back.
+
+Who may move what: `challenger` is the data scientists' (and leads'), `champion` and rollback are the
+leads' alone, and so is forcing a refusing gate. The caller's name is recorded as "who".
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from api.auth import AdminCaller, require_scoring
+from api.auth import Auth, ChampionManager, Identity, require_read
+from api.identity_roles import Permission
 from api.routes.predict import ERRORS
 from api.schemas import ModelsResponse, PromoteRequest, RegistryActionResponse, RollbackRequest
 from api.strict_json import StrictJsonRoute
 
 router = APIRouter(tags=["registry"], route_class=StrictJsonRoute)
 REGISTRY_ERRORS = {**ERRORS, 404: ERRORS[422], 409: ERRORS[422]}
+logger = logging.getLogger("api.registry")
 
 
 def _served_version(request: Request) -> str | None:
@@ -21,9 +28,7 @@ def _served_version(request: Request) -> str | None:
     return served.version if served else None
 
 
-@router.get(
-    "/models", response_model=ModelsResponse, responses=ERRORS, dependencies=[Depends(require_scoring)]
-)
+@router.get("/models", response_model=ModelsResponse, responses=ERRORS, dependencies=[Depends(require_read)])
 async def list_models(request: Request) -> ModelsResponse:
     overview = await request.app.state.registry.overview()
     return ModelsResponse(
@@ -31,22 +36,40 @@ async def list_models(request: Request) -> ModelsResponse:
     )
 
 
+def promotion_permission(body: PromoteRequest) -> Permission:
+    """Candidates are the data scientists'; the champion, and overriding the gate, the leads'."""
+    if body.alias == "challenger" and not body.force:
+        return Permission.MANAGE_CANDIDATES
+    return Permission.MANAGE_CHAMPION
+
+
 @router.post("/models/{version}/promote", response_model=RegistryActionResponse, responses=REGISTRY_ERRORS)
 async def promote(
     body: PromoteRequest,
     request: Request,
     version: Annotated[int, Path(ge=1, le=10**9)],
-    caller: AdminCaller,
+    caller: Identity,
+    auth: Auth,
 ) -> RegistryActionResponse:
-    result = await request.app.state.registry.promote(
-        str(version), body.alias, body.reason, caller.label, body.force
-    )
+    auth.authorize(caller, promotion_permission(body))
+    log = {"who": caller.name, "version": str(version), "alias": body.alias, "forced": body.force}
+    try:
+        result = await request.app.state.registry.promote(
+            str(version), body.alias, body.reason, caller.name, body.force
+        )
+    except Exception as exc:
+        logger.info("promotion refused", extra={**log, "reason": getattr(exc, "detail", str(exc))})
+        raise
+    logger.info("promotion done", extra={**log, "verdict": result.get("verdict")})
     await asyncio.to_thread(request.app.state.holder.refresh)
     return RegistryActionResponse(**result, served_version=_served_version(request))
 
 
 @router.post("/models/rollback", response_model=RegistryActionResponse, responses=REGISTRY_ERRORS)
-async def rollback(body: RollbackRequest, request: Request, caller: AdminCaller) -> RegistryActionResponse:
-    result = await request.app.state.registry.rollback(body.reason, caller.label)
+async def rollback(
+    body: RollbackRequest, request: Request, caller: ChampionManager
+) -> RegistryActionResponse:
+    result = await request.app.state.registry.rollback(body.reason, caller.name)
+    logger.info("rollback done", extra={"who": caller.name, "event": result["event"]})
     await asyncio.to_thread(request.app.state.holder.refresh)
     return RegistryActionResponse(**result, served_version=_served_version(request))

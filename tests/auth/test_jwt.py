@@ -1,0 +1,109 @@
+"""Bearer JWTs against the real API: each way a token can be wrong is a 401 with its reason, a valid
+token without a role is a 403, and an OIDC provider's RS256 tokens are checked against its JWKS."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.api.conftest import Api
+from tests.auth.conftest import AUDIENCE, JWT_SECRET, Issuer, bearer, call, hs256
+
+
+def _part(data: dict | bytes) -> str:
+    raw = data if isinstance(data, bytes) else json.dumps(data).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unsigned(claims: dict) -> str:
+    return f"{_part({'alg': 'none', 'typ': 'JWT'})}.{_part(claims)}."
+
+
+def _hs256_with(key: bytes, claims: dict) -> str:
+    """Signed by hand: PyJWT itself refuses to use a public key as an HMAC secret."""
+    signing_input = f"{_part({'alg': 'HS256', 'typ': 'JWT'})}.{_part(claims)}"
+    return f"{signing_input}.{_part(hmac.new(key, signing_input.encode(), hashlib.sha256).digest())}"
+
+
+def _status(api: Api, token: str) -> tuple[int, str]:
+    response = call(api, "GET", "/models", bearer(token))
+    return response.status_code, response.json()["detail"]
+
+
+NOW = int(time.time())
+
+
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        (hs256("eve", "lead", exp=NOW - 120), "token expired"),
+        (hs256("eve", "lead", nbf=NOW + 600), "not valid yet"),
+        (hs256("eve", "lead", secret="another-secret-of-at-least-32-bytes!"), "signature does not verify"),
+        (hs256("eve", "lead", aud="some-other-api"), "not meant for this API"),
+        (
+            _unsigned({"sub": "eve", "role": "lead", "aud": AUDIENCE, "exp": NOW + 300}),
+            "algorithm not allowed",
+        ),
+        (jwt.encode({"sub": "eve", "role": "lead", "aud": AUDIENCE}, JWT_SECRET, algorithm="HS256"), "'exp'"),
+        (hs256("", "lead"), "no 'sub' claim"),
+        ("not.a.jwt", "malformed token"),
+    ],
+    ids=[
+        "expired",
+        "not-yet-valid",
+        "wrong-signature",
+        "wrong-audience",
+        "alg-none",
+        "no-exp",
+        "no-sub",
+        "garbage",
+    ],
+)
+def test_a_bad_token_is_401_with_its_reason(access_api: Api, token: str, reason: str) -> None:
+    response = call(access_api, "GET", "/models", bearer(token))
+    assert response.status_code == 401, response.text
+    assert reason in response.json()["detail"]
+    assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+
+
+def test_a_valid_token_without_a_role_is_403(access_api: Api) -> None:
+    status, detail = _status(access_api, hs256("mallory", None))
+    assert status == 403 and "has no role" in detail
+    status, detail = _status(access_api, hs256("mallory", "superuser"))
+    assert status == 403 and "has no role" in detail
+
+
+def test_oidc_tokens_are_checked_against_the_providers_jwks(
+    access_api: Api, issuer: Issuer, example_record
+) -> None:
+    scorer = issuer.token("carol@bank.example", ["offline_access", "scorer"])
+    predicted = call(access_api, "POST", "/predict", bearer(scorer), json={"features": example_record})
+    assert predicted.status_code == 200, predicted.text
+    assert call(access_api, "POST", "/model/reload", bearer(scorer)).status_code == 403
+
+    assert _status(access_api, issuer.token("carol", ["scorer"], iss="https://evil.example"))[0] == 401
+    assert _status(access_api, issuer.token("carol", ["scorer"], exp=NOW - 120)) == (401, "token expired")
+
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode(
+        {"sub": "carol", "aud": AUDIENCE, "exp": NOW + 300, "realm_access": {"roles": ["lead"]}},
+        stranger,
+        algorithm="RS256",
+        headers={"kid": issuer.kid},
+    )
+    assert _status(access_api, forged) == (401, "token signature does not verify")
+
+    # The classic confusion: the provider's public key used as an HS256 secret.
+    public_pem = issuer.private_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    confused = _hs256_with(public_pem, {"sub": "carol", "role": "lead", "aud": AUDIENCE, "exp": NOW + 300})
+    assert _status(access_api, confused) == (401, "token signature does not verify")
