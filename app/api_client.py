@@ -38,8 +38,9 @@ class ApiUnavailableError(ApiError):
 class ApiClient:
     """Typed calls to the scoring API at `base_url`.
 
-    `api_key` (the console's own scoring key, when the API requires one) goes with every call;
-    `admin_key` (the operator's, from the sidebar) replaces it on admin calls only.
+    `token` (a JWT minted for the person signed in to the console) goes with every call, so the API
+    applies their role and records their name; without one, `api_key` (an open local console's
+    scoring key) does.
     """
 
     base_url: str
@@ -47,7 +48,8 @@ class ApiClient:
     retries: int = 2
     backoff_s: float = 0.5
     api_key: str | None = None
-    admin_key: str | None = None
+    token: str | None = None
+    metrics_token: str | None = None
     sleep: Callable[[float], None] = time.sleep
 
     # reading ---------------------------------------------------------------------------------------
@@ -63,7 +65,8 @@ class ApiClient:
         return self._json("GET", "/models")
 
     def metrics_text(self) -> str:
-        return self._send("GET", "/metrics").text
+        """The Prometheus counters (with the API's METRICS_TOKEN when it asks for one)."""
+        return self._send("GET", "/metrics", token=self.metrics_token).text
 
     def drift_latest(self) -> dict[str, Any] | None:
         """The latest drift summary, or None when no check has run yet."""
@@ -85,18 +88,18 @@ class ApiClient:
         files = {"file": (filename, content, "text/csv")}
         return self._json("POST", "/predict/batch", files=files, timeout_s=max(self.timeout_s, 120.0))
 
-    # admin actions (never repeated once the request may have reached the API) -----------------------
+    # registry and drift actions (never repeated once the request may have reached the API) ---------
 
     def promote(self, version: str, alias: str, reason: str, force: bool = False) -> dict[str, Any]:
         body = {"alias": alias, "reason": reason, "force": force}
-        return self._json("POST", f"/models/{version}/promote", json=body, admin=True, idempotent=False)
+        return self._json("POST", f"/models/{version}/promote", json=body, idempotent=False)
 
     def rollback(self, reason: str) -> dict[str, Any]:
-        return self._json("POST", "/models/rollback", json={"reason": reason}, admin=True, idempotent=False)
+        return self._json("POST", "/models/rollback", json={"reason": reason}, idempotent=False)
 
     def run_drift(self) -> dict[str, Any]:
         """Start a check of the inference log; the API answers 202 with the job (`id`, `status`)."""
-        return self._json("POST", "/drift/run", ok=(202,), admin=True, idempotent=False)
+        return self._json("POST", "/drift/run", ok=(202,), idempotent=False)
 
     # plumbing --------------------------------------------------------------------------------------
 
@@ -114,15 +117,14 @@ class ApiClient:
         method: str,
         path: str,
         ok: tuple[int, ...] = (200,),
-        admin: bool = False,
         idempotent: bool = True,
         quick: bool = False,
         timeout_s: float | None = None,
+        token: str | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
         """One request with retries: connection failures always, timeouts and 502-504 when idempotent."""
-        key = self.admin_key if admin and self.admin_key else self.api_key
-        headers = {"X-API-Key": key} if key else {}
+        headers = _credentials(token or self.token, self.api_key)
         timeout = httpx.Timeout(3.0 if quick else (timeout_s or self.timeout_s), connect=3.0)
         attempts = 1 if quick else 1 + self.retries
         url = self.base_url.rstrip("/") + path
@@ -147,6 +149,12 @@ class ApiClient:
         raise AssertionError("unreachable: the loop returns or raises")
 
 
+def _credentials(token: str | None, api_key: str | None) -> dict[str, str]:
+    if token:
+        return {"Authorization": f"Bearer {token}"}
+    return {"X-API-Key": api_key} if api_key else {}
+
+
 def _unreachable(base_url: str) -> str:
     return (
         f"The scoring API at {base_url} cannot be reached. It may be stopped, or asleep "
@@ -169,9 +177,9 @@ def _error_from(response: httpx.Response, method: str, path: str) -> ApiError:
         body = {"detail": response.text[:300]}
     status = response.status_code
     if status == 401:
-        message = "This action needs an admin API key: enter it in the sidebar."
+        message = f"The API did not accept the console's credentials ({describe_error(body)}): sign in again."
     elif status == 403:
-        message = "The API key in the sidebar is not allowed to do this."
+        message = f"Your role may not do this: {describe_error(body)}"
     else:
         message = f"The API refused {method} {path} (HTTP {status}): {describe_error(body)}"
     return (ApiUnavailableError if status in RETRY_STATUSES else ApiError)(message, status, body)

@@ -10,8 +10,10 @@ from typing import Any
 
 import streamlit as st
 
+from api.identity_roles import Permission
 from app import mlflow_reader
 from app.api_client import ApiClient, ApiError
+from app.auth import ConsoleIdentity, refusal
 from app.registry_view import ALIASES
 
 PENDING = "registry_pending"
@@ -35,7 +37,7 @@ def _stage_promotion() -> None:
             "version": state["promote_version"],
             "alias": state["promote_alias"],
             "reason": state["promote_reason"],
-            "force": state["promote_force"],
+            "force": bool(state.get("promote_force")),
         }
     )
 
@@ -44,17 +46,35 @@ def _stage_rollback() -> None:
     _stage({"action": "rollback", "reason": st.session_state["rollback_reason"]})
 
 
-def promote_form(versions: list[str]) -> None:
+def promote_form(versions: list[str], identity: ConsoleIdentity) -> None:
+    """Offered to data scientists (challenger only) and leads (any alias, and forcing the gate)."""
+    not_allowed = refusal(identity, Permission.MANAGE_CANDIDATES)
+    if not_allowed:
+        st.info(f"Promoting a version: {not_allowed}", icon=":material/lock:")
+        return
+    lead_only = refusal(identity, Permission.MANAGE_CHAMPION)
     with st.form("promote"):
         st.markdown("**Promote a version**")
         st.selectbox("Version", versions, key="promote_version")
-        st.radio("To", ALIASES, horizontal=True, key="promote_alias")
+        aliases = [alias for alias in ALIASES if alias == "challenger" or not lead_only]
+        st.radio("To", aliases, horizontal=True, key="promote_alias")
+        if lead_only:
+            st.caption(f"Moving the champion: {lead_only}")
         st.text_input("Reason (recorded with the move)", key="promote_reason")
-        st.checkbox("Force past a refusing quality gate (needs a reason)", key="promote_force")
+        st.checkbox(
+            "Force past a refusing quality gate (needs a reason)",
+            key="promote_force",
+            disabled=bool(lead_only),
+            help=lead_only,
+        )
         st.form_submit_button("Review promotion", on_click=_stage_promotion)
 
 
-def rollback_form(champion: str | None) -> None:
+def rollback_form(champion: str | None, identity: ConsoleIdentity) -> None:
+    not_allowed = refusal(identity, Permission.MANAGE_CHAMPION)
+    if not_allowed:
+        st.info(f"Rolling back the champion: {not_allowed}", icon=":material/lock:")
+        return
     with st.form("rollback"):
         st.markdown(f"**Roll back the champion** (now v{champion or '-'})")
         st.text_input("Reason (recorded with the move)", key="rollback_reason")

@@ -1,28 +1,27 @@
-"""Per-session objects for the pages: the settings and an API client carrying the admin key.
+"""Per-session objects for the pages: the settings, the signed-in identity, and an API client acting as them.
 
-The admin key lives only in Streamlit's session state: never in a URL, a log or the page.
+The client carries a token minted for the person signed in (never a key typed into the page); an
+open local console falls back to its own scoring key, if any.
 """
 
 from __future__ import annotations
 
-import streamlit as st
-
+from app import auth
 from app.api_client import ApiClient
+from app.auth import ConsoleIdentity
 from app.settings import ConsoleSettings, get_settings
-
-ADMIN_KEY = "admin_key"
 
 
 def settings() -> ConsoleSettings:
     return get_settings()
 
 
-def admin_key() -> str | None:
-    return st.session_state.get(ADMIN_KEY) or None
+def identity() -> ConsoleIdentity | None:
+    return auth.current(settings())
 
 
 def api_client() -> ApiClient:
-    """A client for the configured API, with the operator's admin key if one was entered."""
+    """A client for the configured API, acting as the person signed in."""
     config = settings()
     return ApiClient(
         config.api_url,
@@ -30,5 +29,6 @@ def api_client() -> ApiClient:
         retries=config.api_retries,
         backoff_s=config.api_backoff_s,
         api_key=config.api_key,
-        admin_key=admin_key(),
+        token=auth.api_token(config, identity()),
+        metrics_token=config.metrics_token,
     )

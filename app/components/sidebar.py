@@ -1,4 +1,8 @@
-"""The sidebar every page shows: which API is in use, its health, and the admin key field."""
+"""The sidebar every page shows: who is signed in (and sign-out), which API is in use and its health.
+
+`render` is the first call of every page: it stops the page at the sign-in form until someone is
+signed in, and returns who it is, so pages can hide or disable what their role may not do.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,11 @@ from typing import Any
 
 import streamlit as st
 
+from api.identity_roles import Permission
+from app import auth
 from app.api_client import ApiError
+from app.auth import ConsoleIdentity
 from app.components import session
-
-_KEY_WIDGET = "_admin_key_field"
 
 
 @st.cache_data(ttl=5, show_spinner=False)
@@ -21,14 +26,26 @@ def _health(api_url: str) -> dict[str, Any] | str:
         return exc.message
 
 
-def _keep_admin_key() -> None:
-    st.session_state[session.ADMIN_KEY] = st.session_state[_KEY_WIDGET]
+def _who(identity: ConsoleIdentity) -> None:
+    if identity.via == "local":
+        st.warning(
+            "Open console: no sign-in, everyone here acts as the lead. For local use only; "
+            "set CONSOLE_LOGIN=required when others can reach it.",
+            icon=":material/lock_open:",
+        )
+        return
+    st.markdown(f"Signed in as **{identity.name}**  \nRole: **{identity.role.value.replace('_', ' ')}**")
+    if st.button("Sign out", icon=":material/logout:", key="sign_out"):
+        auth.sign_out()
+        st.rerun()
 
 
-def render() -> None:
-    """Draw the sidebar; the admin key survives page changes through its own session-state entry."""
+def render() -> ConsoleIdentity:
+    """Draw the sidebar and return the identity (the sign-in page stops the script without one)."""
     config = session.settings()
+    identity = auth.gate(config)
     with st.sidebar:
+        _who(identity)
         st.caption("Scoring API")
         st.code(config.api_url, language=None)
         health = _health(config.api_url)
@@ -42,11 +59,12 @@ def render() -> None:
             if health.get("mlflow_reachable") is False:
                 st.caption("MLflow is not reachable from the API; it keeps serving its loaded model.")
         st.caption(f"MLflow: {config.mlflow_tracking_uri}")
-        st.session_state[_KEY_WIDGET] = st.session_state.get(session.ADMIN_KEY, "")
-        st.text_input(
-            "Admin API key",
-            key=_KEY_WIDGET,
-            type="password",
-            on_change=_keep_admin_key,
-            help="Needed to promote, roll back or run a drift check. Kept in this browser session only.",
-        )
+    return identity
+
+
+def require(identity: ConsoleIdentity, permission: Permission, what: str) -> None:
+    """Stop a page its viewer's role may not use, saying why (the API would refuse it anyway)."""
+    reason = auth.refusal(identity, permission)
+    if reason:
+        st.info(f"{what}: {reason}", icon=":material/lock:")
+        st.stop()

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from api.identity_roles import Permission
 from app.components import client_form, client_picker, feedback, score_result, session, sidebar
 
 st.set_page_config(page_title="Score a client", page_icon=":material/person_search:", layout="wide")
-sidebar.render()
+identity = sidebar.render()
 st.title("Score a client")
+sidebar.require(identity, Permission.SCORE, "Scoring applications")
 client = session.api_client()
 
 model = feedback.load(client.model)

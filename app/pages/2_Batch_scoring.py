@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from api.identity_roles import Permission
 from app import batch
 from app.components import batch_result, feedback, session, sidebar
 
 st.set_page_config(page_title="Batch scoring", page_icon=":material/table_view:", layout="wide")
-sidebar.render()
+identity = sidebar.render()
 st.title("Batch scoring")
+sidebar.require(identity, Permission.SCORE, "Scoring applications")
 client = session.api_client()
 model = feedback.load(client.model)
 st.caption(

@@ -1,5 +1,5 @@
 """Data drift: past checks from MLflow, the drift share over time, the selected report embedded,
-its drifted columns, and a button to run a check now (admin)."""
+its drifted columns, and a button to run a check now (data scientists and leads)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,22 @@ import json
 import streamlit as st
 import streamlit.components.v1 as components
 
-from app import drift_view, mlflow_reader
+from api.identity_roles import Permission
+from app import auth, drift_view, mlflow_reader
 from app.api_client import ApiError
 from app.components import charts, feedback, session, sidebar
 
 st.set_page_config(page_title="Data drift", page_icon=":material/query_stats:", layout="wide")
-sidebar.render()
+identity = sidebar.render()
 st.title("Data drift")
 config = session.settings()
 uri = config.mlflow_tracking_uri
 
+cannot_run = auth.refusal(identity, Permission.MANAGE_CANDIDATES)
 if st.button(
-    "Run a drift check now", help="Compares the inference log with the training reference (admin key)."
+    "Run a drift check now",
+    help=cannot_run or "Compares the inference log with the training reference.",
+    disabled=bool(cannot_run),
 ):
     try:
         started = session.api_client().run_drift()

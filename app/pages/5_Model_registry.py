@@ -9,7 +9,7 @@ from app import registry_view
 from app.components import charts, feedback, registry_actions, session, sidebar
 
 st.set_page_config(page_title="Model registry", page_icon=":material/inventory_2:", layout="wide")
-sidebar.render()
+identity = sidebar.render()
 st.title("Model registry")
 client = session.api_client()
 
@@ -24,9 +24,9 @@ registry_actions.show_outcome()
 registry_actions.confirm_step(client)
 left, right = st.columns(2)
 with left:
-    registry_actions.promote_form([v for v in table.loc[~table["archived"], "version"]])
+    registry_actions.promote_form([v for v in table.loc[~table["archived"], "version"]], identity)
 with right:
-    registry_actions.rollback_form(champion)
+    registry_actions.rollback_form(champion, identity)
 
 st.subheader("Alias history")
 history = listing.get("history") or []

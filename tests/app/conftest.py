@@ -64,7 +64,7 @@ class RegistryApi:
 
     server: Server
     model_name: str
-    admin_key: str
+    jwt_secret: str  # shared with the console, which signs its operator's calls with it
 
 
 @pytest.fixture
@@ -73,9 +73,9 @@ def registry_api(champion: Champion, model_name: str, tmp_path) -> Iterator[Regi
     first = registry.register(champion.run.model_uri, champion.run.run_id)
     registry.register(champion.run.model_uri, champion.run.run_id)
     registry.promote(first, "champion", "console test setup", who="pytest")
-    admin_key = "console-test-admin-key"
-    server = start_api(tmp_path, champion.tracking_uri, model_name, {"ADMIN_API_KEYS": admin_key})
-    yield RegistryApi(server, model_name, admin_key)
+    jwt_secret = "console-test-jwt-secret-0123456789abcdef"
+    server = start_api(tmp_path, champion.tracking_uri, model_name, {"JWT_SECRET": jwt_secret})
+    yield RegistryApi(server, model_name, jwt_secret)
     server.stop()
 
 

@@ -106,10 +106,10 @@ def _served_version(url: str, expected: str, timeout_s: float = 20) -> str:
 
 def test_promote_then_rollback_changes_the_served_version(registry_api, mlflow_env, monkeypatch):
     monkeypatch.setenv("API_URL", registry_api.server.url)
+    monkeypatch.setenv("JWT_SECRET", registry_api.jwt_secret)
     assert _served_version(registry_api.server.url, "1") == "1"
     app = run_page("registry")
     assert not app.exception
-    app.session_state["admin_key"] = registry_api.admin_key
 
     app.selectbox(key="promote_version").select("2")
     app.radio(key="promote_alias").set_value("champion")
@@ -128,6 +128,7 @@ def test_promote_then_rollback_changes_the_served_version(registry_api, mlflow_e
     assert _served_version(registry_api.server.url, "1") == "1"
     history = app.dataframe[-1].value
     assert list(history["action"][:2]) == ["rollback", "promote"]
+    assert list(history["who"][:2]) == ["local", "local"]  # the open console's operator
 
 
 @pytest.mark.parametrize("page", sorted(PAGES))

@@ -1,0 +1,165 @@
+"""The console's sign-in and role gating, page by page in AppTest against a real API and MLflow:
+deployed, only the sign-in form shows until someone signs in; wrong passwords slow down; sign-out
+ends the session; each role is offered only what it may do, and its actions are recorded as theirs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from argon2 import PasswordHasher
+from streamlit.testing.v1 import AppTest
+
+from ml.registry import Registry
+from tests.app.conftest import PAGES, start_api, texts
+from tests.auth.conftest import JWT_SECRET
+from tests.conftest import Champion
+from tests.servers import Server
+
+# Cheap hashes for the tests (the parameters travel inside each hash); production uses the defaults.
+_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+PEOPLE = {"vera": "viewer", "sam": "scorer", "dana": "data_scientist", "lea": "lead", "otto": "lead"}
+PASSWORD = {name: f"{name}-correct-horse-battery" for name in PEOPLE}
+
+
+@pytest.fixture(scope="module")
+def console_api(champion: Champion, tmp_path_factory) -> Iterator[tuple[Server, Registry]]:
+    registry = Registry(f"console-access-{uuid.uuid4().hex[:8]}", champion.tracking_uri)
+    for _ in range(2):
+        registry.register(champion.run.model_uri, champion.run.run_id)
+    registry.promote("1", "champion", "console access setup", who="pytest")
+    server = start_api(
+        tmp_path_factory.mktemp("console-access-api"),
+        champion.tracking_uri,
+        registry.name,
+        {"JWT_SECRET": JWT_SECRET, "API_KEYS": "unused:scorer:console-tests-unused-key"},
+    )
+    yield server, registry
+    server.stop()
+
+
+@pytest.fixture
+def deployed(monkeypatch, console_api, champion: Champion) -> Registry:
+    """The console as deployed: sign-in required, a built-in user list, the API's JWT secret."""
+    server, registry = console_api
+    users = [f"{name}:{role}:{_hasher.hash(PASSWORD[name])}" for name, role in PEOPLE.items()]
+    monkeypatch.setenv("API_URL", server.url)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", champion.tracking_uri)
+    monkeypatch.setenv("EXPERIMENT_NAME", "tests")
+    monkeypatch.setenv("CONSOLE_LOGIN", "required")
+    monkeypatch.setenv("CONSOLE_USERS", ";".join(users))
+    monkeypatch.setenv("JWT_SECRET", JWT_SECRET)
+    monkeypatch.setenv("LOGIN_LOCKOUT_S", "30")
+    return registry
+
+
+def _open(page: str) -> AppTest:
+    return AppTest.from_file(str(PAGES[page]), default_timeout=60).run()
+
+
+def _sign_in(app: AppTest, name: str, password: str) -> AppTest:
+    app.text_input(key="login_name").input(name)
+    app.text_input(key="login_password").input(password)
+    return next(b for b in app.button if b.label == "Sign in").click().run()
+
+
+def signed_in(page: str, name: str) -> AppTest:
+    app = _sign_in(_open(page), name, PASSWORD[name])
+    assert not app.exception, app.exception
+    assert "Sign in" not in [t.value for t in app.title], texts(app)
+    return app
+
+
+def _sidebar_text(app: AppTest) -> str:
+    return "\n".join(str(m.value) for m in app.sidebar.markdown)
+
+
+@pytest.mark.parametrize("page", sorted(PAGES))
+def test_a_deployed_console_shows_only_the_sign_in_form(deployed, page: str) -> None:
+    app = _open(page)
+    assert not app.exception
+    assert [t.value for t in app.title] == ["Sign in"]
+    assert [b.label for b in app.button] == ["Sign in"]
+    assert not app.metric and not app.dataframe and not app.sidebar.markdown
+
+
+def test_sign_in_then_sign_out_ends_the_session(deployed) -> None:
+    app = _sign_in(_open("overview"), "lea", "not-her-password")
+    assert "Wrong user name or password." in texts(app)
+    app = _sign_in(app, "lea", PASSWORD["lea"])
+    assert [t.value for t in app.title] == ["Overview"], texts(app)
+    assert "Signed in as **lea**" in _sidebar_text(app) and "Role: **lead**" in _sidebar_text(app)
+
+    next(b for b in app.sidebar.button if b.label == "Sign out").click().run()
+    assert [t.value for t in app.title] == ["Sign in"]
+    assert "identity" not in app.session_state
+    app.switch_page("pages/5_Model_registry.py").run()
+    assert [t.value for t in app.title] == ["Sign in"] and not app.dataframe
+
+
+def test_five_wrong_passwords_slow_the_next_attempts_down(deployed) -> None:
+    name = f"lea-{uuid.uuid4().hex[:6]}"  # the limiter is per name and process-wide: a name of its own
+    app = _open("overview")
+    for _ in range(5):
+        app = _sign_in(app, name, "guess")
+        assert "Wrong user name or password." in texts(app)
+    app = _sign_in(app, name, "guess")
+    assert "Too many failed sign-ins" in texts(app) and "try again in 30 s" in texts(app)
+
+    # A real user under attack is slowed down too, even with the right password; other names are not.
+    for _ in range(5):
+        app = _sign_in(app, "otto", "guess")
+    app = _sign_in(app, "otto", PASSWORD["otto"])
+    assert "Too many failed sign-ins" in texts(app) and [t.value for t in app.title] == ["Sign in"]
+    assert [t.value for t in signed_in("overview", "dana").title] == ["Overview"]
+
+
+@pytest.mark.parametrize(("name", "offered"), [("vera", False), ("sam", True), ("lea", True)])
+def test_scoring_is_offered_to_scorers_and_above(deployed, name: str, offered: bool) -> None:
+    app = signed_in("score", name)
+    has_form = any(b.label == "Score this client" for b in app.button)
+    assert has_form is offered, texts(app)
+    if not offered:
+        assert "Scoring applications: Needs the scorer role" in texts(app)
+
+
+def test_drift_checks_are_disabled_below_data_scientist(deployed) -> None:
+    for name, disabled in (("sam", True), ("dana", False)):
+        app = signed_in("drift", name)
+        run = next(b for b in app.button if b.label == "Run a drift check now")
+        assert run.disabled is disabled, name
+        if disabled:
+            assert "Needs the data scientist role" in run.help
+
+
+def _history_who(registry: Registry) -> list[tuple[str, str, str]]:
+    return [(e.alias, e.version, e.who) for e in registry.history()]
+
+
+def test_registry_actions_per_role_and_who_is_recorded(deployed: Registry) -> None:
+    viewer = signed_in("registry", "vera")
+    assert not viewer.radio and "Promoting a version: Needs the data scientist role" in texts(viewer)
+
+    ds = signed_in("registry", "dana")
+    assert ds.radio(key="promote_alias").options == ["challenger"]
+    assert ds.checkbox(key="promote_force").disabled
+    assert "Rolling back the champion: Needs the lead role" in texts(ds)
+    ds.selectbox(key="promote_version").select("2")
+    ds.text_input(key="promote_reason").input("candidate for shadowing")
+    next(b for b in ds.button if b.label == "Review promotion").click().run()
+    next(b for b in ds.button if b.label == "Confirm").click().run()
+    assert "Done." in texts(ds), texts(ds)
+
+    lead = signed_in("registry", "lea")
+    assert lead.radio(key="promote_alias").options == ["champion", "challenger"]
+    lead.selectbox(key="promote_version").select("2")
+    lead.radio(key="promote_alias").set_value("champion")
+    lead.text_input(key="promote_reason").input("challenger held up")
+    next(b for b in lead.button if b.label == "Review promotion").click().run()
+    next(b for b in lead.button if b.label == "Confirm").click().run()
+    assert "Done." in texts(lead), texts(lead)
+
+    assert _history_who(deployed)[-2:] == [("challenger", "2", "dana"), ("champion", "2", "lea")]
+    for name in PEOPLE:
+        assert PASSWORD[name] not in repr(deployed.history())
