@@ -1,8 +1,9 @@
-"""Scoring an uploaded CSV: read in chunks with pandas, validate whole columns at once, one predict per chunk.
+"""Scoring an uploaded CSV: checked line by line for structure, parsed in chunks with pandas, every
+chunk validated by the model's `ColumnEncoder` (the same rules as JSON) and scored in one predict call.
 
-The same rules as `RecordEncoder` (unknown columns, types, categories, finiteness, plausible ranges),
-vectorised, because a per-cell Python loop over 100,000 rows would cost seconds. Rows are reported
-by CSV line number (header = line 1, one record per line).
+Rows are reported by CSV line number (header = line 1, one record per line). The structural check
+runs before pandas because pandas' C parser silently truncates a value at a NUL byte and fills a
+line with too few fields with missing values; both are refused here with their line number.
 """
 
 from __future__ import annotations
@@ -11,28 +12,32 @@ import csv
 import re
 import warnings
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
 
 from api.model_holder import LoadedModel
-from api.scoring import InputError, Scored, decide, predict_many
+from api.scoring import InputError, Scored, TooLargeError, score_encoded
 from ml.data import csv_line
-from ml.schema import FeatureSpec, FieldError
+from ml.schema import FieldError
 
 _PARSER_LINE = re.compile(r"line (\d+)")
+MAX_HEADER_BYTES = 256 * 1024
+MAX_COLUMNS = 2_000
+MAX_LINE_BYTES = 1024 * 1024
 
 
-def score_csv(served: LoadedModel, stream: BinaryIO, strict: bool, chunk_rows: int) -> Scored:
+def score_csv(served: LoadedModel, stream: BinaryIO, strict: bool, chunk_rows: int, max_rows: int) -> Scored:
     """Score every valid row of the CSV in `stream`; raise InputError for an unusable file."""
     schema = served.model.schema
     header = _read_header(stream)
+    _check_lines(stream, len(header), max_rows)
     known = set(schema.names())
     ignored = {schema.id_column, schema.target}
     unknown = [name for name in header if name not in known and name not in ignored]
     if unknown:
-        raise InputError([FieldError(name, "unknown column for this model", 1) for name in unknown])
+        raise InputError([FieldError(name, "unknown column for this model", 1) for name in unknown[:100]])
     categorical = {
         name: "string" for name in header if name in known and schema.spec(name).kind == "categorical"
     }
@@ -41,12 +46,7 @@ def score_csv(served: LoadedModel, stream: BinaryIO, strict: bool, chunk_rows: i
     total = Scored([], [], [], [], [], [])
     try:
         for chunk in _chunks(stream, chunk_rows, categorical):
-            part = _score_chunk(served, chunk, total.total)
-            if strict and part.errors:
-                raise InputError(
-                    part.errors, f"rows invalid (strict mode); first at line {part.errors[0].row}"
-                )
-            total.extend(part)
+            total.extend(_score_chunk(served, chunk, total.total, strict))
     except pd.errors.ParserWarning as exc:
         raise InputError([FieldError("", f"malformed CSV: {exc}")], "malformed CSV") from exc
     except pd.errors.ParserError as exc:
@@ -71,115 +71,85 @@ def _chunks(stream: BinaryIO, chunk_rows: int, dtypes: dict[str, str]) -> Iterat
 
 def _read_header(stream: BinaryIO) -> list[str]:
     """Column names from the first line (then rewind), so an unknown column fails before any parsing."""
-    first = stream.readline()
+    first = stream.readline(MAX_HEADER_BYTES + 1)
     stream.seek(0)
+    if len(first) > MAX_HEADER_BYTES:
+        raise TooLargeError(
+            [FieldError("", f"the header line is longer than {MAX_HEADER_BYTES} bytes", 1)],
+            "CSV header too large",
+        )
     if not first.strip():
         raise InputError([FieldError("", "the CSV is empty (no header line)", 1)], "empty CSV")
     try:
         names = next(csv.reader([first.decode("utf-8-sig")]))
     except (UnicodeDecodeError, csv.Error) as exc:
         raise InputError([FieldError("", f"unreadable CSV header: {exc}", 1)], "malformed CSV") from exc
-    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if len(names) > MAX_COLUMNS:
+        raise TooLargeError(
+            [FieldError("", f"{len(names)} columns; at most {MAX_COLUMNS}", 1)], "CSV header too large"
+        )
+    seen: set[str] = set()
+    duplicated = sorted({name for name in names if name in seen or seen.add(name)})
     if duplicated:
         raise InputError([FieldError(name, "duplicated column", 1) for name in duplicated], "malformed CSV")
     return names
 
 
-def _score_chunk(served: LoadedModel, chunk: pd.DataFrame, offset: int) -> Scored:
-    schema = served.model.schema
-    n = len(chunk)
-    raw = np.full((n, len(schema.features)), np.nan)
-    bad = np.zeros(n, dtype=bool)
-    errors: list[FieldError] = []
-    lines = csv_line(offset) + np.arange(n)
-    for col, spec in enumerate(schema.features):
-        if spec.name not in chunk.columns:
+def _check_lines(stream: BinaryIO, width: int, max_rows: int) -> None:
+    """Refuse, with the line number, what pandas would silently get wrong: a NUL byte, a line with
+    fewer fields than the header, a blank line before the last record; and more than `max_rows` rows.
+
+    A line with a quote is counted with the csv module (a quoted field may hold commas); a record
+    spanning lines (a quoted newline) is left to pandas, as it would be counted wrongly here.
+    """
+    blank_at = None
+    rows = 0
+    number = 0
+    while line := stream.readline(MAX_LINE_BYTES + 1):
+        number += 1
+        if len(line) > MAX_LINE_BYTES:
+            raise TooLargeError(
+                [FieldError("", f"a line longer than {MAX_LINE_BYTES} bytes", number)], "CSV line too large"
+            )
+        if b"\x00" in line:
+            raise _malformed(number, "a NUL byte (\\x00) in the line; CSV text cannot contain one")
+        if number == 1:
             continue
-        series = chunk[spec.name]
-        if spec.kind == "categorical":
-            problems = _encode_categories(spec, series, raw[:, col])
-        else:
-            problems = _encode_numbers(spec, series, raw[:, col])
-        for index, reason in problems:
-            bad[index] = True
-            errors.append(FieldError(spec.name, reason, int(lines[index])))
-    errors.sort(key=lambda error: error.row or 0)
-    good = np.flatnonzero(~bad)
-    probabilities = predict_many(served, raw[good]) if len(good) else np.empty(0)
-    decisions, bands = decide(served, probabilities)
-    ids = schema.id_column
-    return Scored(
-        rows=lines[good].tolist(),
-        probabilities=probabilities.tolist(),
-        decisions=decisions,
-        bands=bands,
-        features=[MatrixFeatures(served, raw[good])],
-        client_ids=chunk[ids].iloc[good].tolist() if ids in chunk.columns else [None] * len(good),
-        errors=errors,
-        rejected=int(bad.sum()),
-        total=n,
-    )
+        if not line.strip():
+            blank_at = blank_at or number
+            continue
+        if blank_at is not None:
+            raise _malformed(blank_at, "an empty line between records (one record per line)")
+        rows += 1
+        if rows > max_rows:
+            raise TooLargeError(
+                [FieldError("", f"more than {max_rows} rows; split the file", number)], "CSV too large"
+            )
+        fields = _field_count(line)
+        if fields is not None and fields < width:
+            raise _malformed(number, f"{fields} fields where the header has {width}")
+    stream.seek(0)
 
 
-def _encode_categories(spec: FeatureSpec, series: pd.Series, out: np.ndarray) -> list[tuple[int, str]]:
-    codes = pd.Categorical(series, categories=spec.categories).codes
-    present = series.notna().to_numpy()
-    out[:] = np.where(codes < 0, np.nan, codes)
-    unknown = np.flatnonzero(present & (codes < 0))
-    shown = ", ".join(spec.categories[:8]) + (", ..." if len(spec.categories) > 8 else "")
-    values = series.to_numpy()
-    return [(i, f"unknown category {values[i]!r}; expected one of: {shown}") for i in unknown.tolist()]
+def _field_count(line: bytes) -> int | None:
+    """Fields in one CSV line, or None when a quoted field continues on the next line."""
+    if b'"' not in line:
+        return line.count(b",") + 1
+    if line.count(b'"') % 2:
+        return None
+    try:
+        return len(next(csv.reader([line.decode("utf-8", errors="replace")])))
+    except csv.Error:
+        return None
 
 
-def _encode_numbers(spec: FeatureSpec, series: pd.Series, out: np.ndarray) -> list[tuple[int, str]]:
-    problems: list[tuple[int, str]] = []
-    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        numbers = series.to_numpy(dtype=float, na_value=np.nan)
-    else:
-        numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        not_numbers = np.flatnonzero(series.notna().to_numpy() & np.isnan(numbers))
-        values = series.to_numpy()
-        problems += [(i, f"expected a number, got {values[i]!r}") for i in not_numbers.tolist()]
-    with np.errstate(invalid="ignore"):
-        infinite = np.flatnonzero(np.isinf(numbers))
-        below = (
-            np.flatnonzero(numbers < spec.allowed_min) if spec.allowed_min is not None else np.empty(0, int)
-        )
-        above = (
-            np.flatnonzero(numbers > spec.allowed_max) if spec.allowed_max is not None else np.empty(0, int)
-        )
-    problems += [
-        (i, "must be a finite number (NaN and infinity are not accepted)") for i in infinite.tolist()
-    ]
-    problems += [
-        (i, f"{numbers[i]:g} is below the plausible minimum {spec.allowed_min:g}")
-        for i in below.tolist()
-        if not np.isinf(numbers[i])
-    ]
-    problems += [
-        (i, f"{numbers[i]:g} is above the plausible maximum {spec.allowed_max:g}")
-        for i in above.tolist()
-        if not np.isinf(numbers[i])
-    ]
-    out[:] = numbers
-    return problems
+def _malformed(line: int, reason: str) -> InputError:
+    return InputError([FieldError("", f"malformed CSV: {reason}", line)], f"malformed CSV at line {line}")
 
 
-class MatrixFeatures:
-    """Scored rows as feature dicts for the inference log, built only when iterated (in the log's thread)."""
-
-    def __init__(self, served: LoadedModel, raw: np.ndarray) -> None:
-        self.raw = raw
-        self.names = served.model.schema.names()
-        self.categories = [
-            spec.categories if spec.kind == "categorical" else None for spec in served.model.schema.features
-        ]
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        columns = list(zip(self.names, self.categories, strict=True))
-        for values in self.raw.tolist():
-            yield {
-                name: (categories[int(value)] if categories else value)
-                for (name, categories), value in zip(columns, values, strict=True)
-                if value == value  # not NaN
-            }
+def _score_chunk(served: LoadedModel, chunk: pd.DataFrame, offset: int, strict: bool) -> Scored:
+    lines = csv_line(offset) + np.arange(len(chunk))
+    encoded = served.model.encoder.encode_table(chunk, lines.tolist())
+    ids = served.model.schema.id_column
+    client_ids = chunk[ids].tolist() if ids in chunk.columns else [None] * len(chunk)
+    return score_encoded(served, encoded, lines, client_ids, strict)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import logging
 from collections.abc import Iterator
 from typing import Annotated, Any
 
+import numpy as np
 from fastapi import Depends, HTTPException, Request, status
 
 from api import metrics
 from api.logging import request_id_var
 from api.model_holder import LoadedModel
-from api.scoring import LoggableFeatures, Scored
+from api.scoring import LoggedFeatures, Scored
+
+logger = logging.getLogger("api.inference_log")
 
 
 async def served_model(request: Request) -> LoadedModel:
@@ -33,8 +38,9 @@ def request_id() -> str:
     return request_id_var.get() or ""
 
 
-def record_scored(request: Request, served: LoadedModel, scored: Scored) -> None:
-    """Count the predictions and queue them for the inference log (never waits on the database)."""
+async def record_scored(request: Request, served: LoadedModel, scored: Scored) -> None:
+    """Count the predictions and log them: queued (the default; never waits on the database), or with
+    INFERENCE_LOG_SYNC committed before the answer, a 503 if the database cannot take them."""
     version = served.version
     for decision in ("approve", "refuse"):
         count = scored.decisions.count(decision)
@@ -42,7 +48,20 @@ def record_scored(request: Request, served: LoadedModel, scored: Scored) -> None
             metrics.PREDICTIONS.labels(version, decision).inc(count)
     if scored.rejected:
         metrics.REJECTED_ROWS.inc(scored.rejected)
-    request.app.state.inference_log.append_lazy(_log_rows(served, scored, request_id()))
+    writer = request.app.state.inference_log
+    rows = _log_rows(served, scored, request_id())
+    if not request.app.state.settings.inference_log_sync:
+        writer.append_lazy(rows, count=len(scored.rows), request_id=request_id())
+        return
+    try:
+        await asyncio.to_thread(writer.write_now, list(rows))
+    except Exception as exc:
+        logger.error("inference log: synchronous write failed; answering 503", exc_info=exc)
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the inference log cannot store the scored rows now, so they are not answered; retry",
+            headers={"Retry-After": "5"},
+        ) from exc
 
 
 def _log_rows(served: LoadedModel, scored: Scored, rid: str) -> Iterator[dict[str, Any]]:
@@ -63,11 +82,11 @@ def _log_rows(served: LoadedModel, scored: Scored, rid: str) -> Iterator[dict[st
         }
 
 
-def single(served: LoadedModel, scores: tuple[float, str, str], record: dict[str, Any]) -> Scored:
-    """One scored record; its loggable features are extracted later, in the log's writer thread."""
+def single(
+    served: LoadedModel, scores: tuple[float, str, str], record: dict[str, Any], raw: np.ndarray
+) -> Scored:
+    """One scored record (`raw` its encoded row); its logged features are built in the log's thread."""
     probability, decision, band = scores
     id_column = served.model.schema.id_column
     client_id = record.get(id_column) if id_column else None
-    return Scored(
-        [1], [probability], [decision], [band], [LoggableFeatures(served, [record])], [client_id], total=1
-    )
+    return Scored([1], [probability], [decision], [band], [LoggedFeatures(served, raw)], [client_id], total=1)

@@ -18,6 +18,7 @@ import httpx  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 
 from api.auth import Authenticator  # noqa: E402
+from api.batch_slots import BatchSlots  # noqa: E402
 from api.core.config import SERVICE_VERSION, ApiSettings, get_settings  # noqa: E402
 from api.drift_jobs import DriftRunner  # noqa: E402
 from api.drift_metrics import register_drift_gauges  # noqa: E402
@@ -87,7 +88,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         version=SERVICE_VERSION,
         description="Scores loan applications with the registry's champion model; see docs/api.md.",
         lifespan=lifespan,
-        max_body_size=settings.max_upload_bytes,
+        max_body_size=None,  # enforced by install_error_handlers, inside the middlewares
     )
     params = load_params()
     app.state.settings = settings
@@ -95,7 +96,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.started = time.monotonic()
     app.state.drift_runner = DriftRunner.for_api(params.drift, settings)
     register_drift_gauges(app.state.drift_runner.reports_dir)
-    install_error_handlers(app)
+    install_error_handlers(app, settings.max_upload_bytes)
+    app.state.batch_slots = BatchSlots(settings.max_concurrent_batches, settings.batch_wait_s)
     for router in (
         health.router,
         predict.router,

@@ -1,8 +1,8 @@
-"""Scoring and explaining JSON records with the served model: the hot path, without pandas.
+"""Scoring and explaining with the served model: the hot path, without pandas.
 
-A record is validated and encoded by the model's own `RecordEncoder` into a preallocated NaN row,
-then scored by the booster directly (~15 µs for one row); batches fill one matrix and make one
-predict call. Bad records raise `InputError` (or are reported per row) with field and reason.
+Records are validated and encoded by the model's own `ColumnEncoder` (the one set of rules for JSON
+and CSV), scored by the booster directly, and decided by `ScoringModel.decisions` / `risk_bands`.
+Bad records raise `InputError` (or are reported per row) with field and reason.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from api.model_holder import LoadedModel
-from ml.schema import FieldError
+from ml.schema import Encoded, FieldError
 
 MAX_REPORTED_ERRORS = 1000
 
@@ -29,6 +29,10 @@ class InputError(ValueError):
         self.message = message
 
 
+class TooLargeError(InputError):
+    """The input is over a size limit (rows, columns, bytes): a 413 rather than a 422."""
+
+
 @dataclass
 class Scored:
     """Scores of the accepted rows of one request, plus what is needed to log them."""
@@ -37,7 +41,7 @@ class Scored:
     probabilities: list[float]
     decisions: list[str]
     bands: list[str]
-    features: list[Iterable[dict[str, Any]]]  # blocks yielding each scored row's features, maybe lazily
+    features: list[Iterable[dict[str, Any]]]  # blocks yielding each scored row's features, lazily
     client_ids: list[Any]
     errors: list[FieldError] = field(default_factory=list)
     rejected: int = 0
@@ -57,29 +61,34 @@ class Scored:
 
 
 def decide(served: LoadedModel, probabilities: np.ndarray) -> tuple[list[str], list[str]]:
-    """Decision at the model's cost-optimal threshold and the risk band, per probability."""
-    threshold = served.model.meta.threshold
-    decisions = ["refuse" if p >= threshold else "approve" for p in probabilities.tolist()]
-    return decisions, served.model.risk_bands(probabilities)
+    """The model's own decision and risk band, per probability."""
+    model = served.model
+    return model.decisions(probabilities).tolist(), model.risk_bands(probabilities)
 
 
-class LoggableFeatures:
-    """Validated JSON records as they go to the inference log (known features only, numbers as
-    numbers), extracted only when iterated: in the log's writer thread, not on the request path."""
+class LoggedFeatures:
+    """Scored rows as the inference log stores them: the encoded values (numbers as floats,
+    categories by name, missing left out), so whatever was scored can be stored. Built only when
+    iterated, in the log's writer thread."""
 
-    def __init__(self, served: LoadedModel, records: Sequence[dict[str, Any]]) -> None:
-        self.records = records
-        self.kinds = served.kinds
+    def __init__(self, served: LoadedModel, raw: np.ndarray) -> None:
+        self.raw = raw
+        self.names = served.model.schema.names()
+        self.categories = [
+            spec.categories if spec.kind == "categorical" else None for spec in served.model.schema.features
+        ]
+
+    def __len__(self) -> int:
+        return len(self.raw)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        for record in self.records:
-            out: dict[str, Any] = {}
-            for name, value in record.items():
-                kind = self.kinds.get(name)
-                if kind is None or value is None or value == "":
-                    continue
-                out[name] = float(value) if kind == "numeric" and isinstance(value, str | bool) else value
-            yield out
+        columns = list(zip(self.names, self.categories, strict=True))
+        for values in self.raw.tolist():
+            yield {
+                name: (categories[int(value)] if categories else value)
+                for (name, categories), value in zip(columns, values, strict=True)
+                if value == value  # not NaN
+            }
 
 
 def predict_many(served: LoadedModel, raw: np.ndarray) -> np.ndarray:
@@ -91,57 +100,54 @@ def predict_many(served: LoadedModel, raw: np.ndarray) -> np.ndarray:
 
 def encode_one(served: LoadedModel, record: dict[str, Any]) -> np.ndarray:
     """One record as a (1, width) raw matrix; raises InputError listing every bad field."""
-    encoder = served.model.encoder
-    row = np.full((1, encoder.width), np.nan)
-    errors = encoder.encode(record, row[0])
-    if errors:
-        raise InputError(errors)
-    return row
+    encoded = served.model.encoder.encode_records([record], rows=[None])
+    if encoded.errors:
+        raise InputError(encoded.errors)
+    return encoded.matrix
 
 
-def score_one(served: LoadedModel, record: dict[str, Any]) -> tuple[float, str, str]:
-    """Probability of default, decision and risk band for one record."""
-    probabilities = served.model.predict_raw(encode_one(served, record))
+def score_one(served: LoadedModel, raw: np.ndarray) -> tuple[float, str, str]:
+    """Probability of default, decision and risk band for one encoded record."""
+    probabilities = served.model.predict_raw(raw)
     decisions, bands = decide(served, probabilities)
     return float(probabilities[0]), decisions[0], bands[0]
 
 
-def score_records(served: LoadedModel, records: Sequence[Any], strict: bool) -> Scored:
-    """Score a JSON batch: good rows in one predict call, bad rows reported by 1-based index."""
-    encoder = served.model.encoder
-    id_column = served.model.schema.id_column
-    matrix = np.full((len(records), encoder.width), np.nan)
-    good: list[int] = []
-    errors: list[FieldError] = []
-    for i, record in enumerate(records):
-        if not isinstance(record, dict):
-            row_errors = [
-                FieldError("", f"expected an object of features, got {type(record).__name__}", i + 1)
-            ]
-        else:
-            row_errors = encoder.encode(record, matrix[i], row=i + 1)
-        if row_errors:
-            errors += row_errors
-        else:
-            good.append(i)
-    rejected = len(records) - len(good)
-    if strict and errors:
+def score_encoded(
+    served: LoadedModel, encoded: Encoded, rows: np.ndarray, client_ids: Sequence[Any], strict: bool
+) -> Scored:
+    """Score the good rows of an encoded batch in one predict call; `rows` number them in the answer."""
+    good = np.flatnonzero(~encoded.bad)
+    if strict and encoded.errors:
+        first = encoded.errors[0].row
         raise InputError(
-            errors[:MAX_REPORTED_ERRORS], f"{rejected} of {len(records)} rows invalid (strict mode)"
+            encoded.errors[:MAX_REPORTED_ERRORS],
+            f"{len(encoded.bad) - len(good)} of {len(encoded.bad)} rows invalid (strict mode); first at row {first}",
         )
-    probabilities = predict_many(served, matrix[good]) if good else np.empty(0)
+    raw = encoded.matrix[good]
+    probabilities = predict_many(served, raw) if len(good) else np.empty(0)
     decisions, bands = decide(served, probabilities)
     return Scored(
-        rows=[i + 1 for i in good],
+        rows=rows[good].tolist(),
         probabilities=probabilities.tolist(),
         decisions=decisions,
         bands=bands,
-        features=[LoggableFeatures(served, [records[i] for i in good])],
-        client_ids=[records[i].get(id_column) if id_column else None for i in good],
-        errors=errors[:MAX_REPORTED_ERRORS],
-        rejected=rejected,
-        total=len(records),
+        features=[LoggedFeatures(served, raw)],
+        client_ids=[client_ids[i] for i in good.tolist()],
+        errors=encoded.errors[:MAX_REPORTED_ERRORS],
+        rejected=len(encoded.bad) - len(good),
+        total=len(encoded.bad),
     )
+
+
+def score_records(served: LoadedModel, records: Sequence[Any], strict: bool) -> Scored:
+    """Score a JSON batch: good rows in one predict call, bad rows reported by 1-based index."""
+    encoded = served.model.encoder.encode_records(records)
+    id_column = served.model.schema.id_column
+    client_ids = [
+        record.get(id_column) if id_column and isinstance(record, dict) else None for record in records
+    ]
+    return score_encoded(served, encoded, np.arange(1, len(records) + 1), client_ids, strict)
 
 
 @dataclass(frozen=True)
@@ -157,15 +163,14 @@ def explain_one(served: LoadedModel, record: dict[str, Any], top: int) -> Explan
     """LightGBM's own per-feature contributions (log-odds) for one record, the largest `top` first."""
     model = served.model
     raw = encode_one(served, record)
-    built = model.builder.build(raw)
-    contributions = model.booster.predict(built, pred_contrib=True, num_threads=1)[0]
+    contributions = model.contributions(raw)[0]
     base_value = float(contributions[-1])
     logit = base_value + float(contributions[:-1].sum())
     probability = 1.0 / (1.0 + math.exp(-logit))
     decisions, bands = decide(served, np.array([probability]))
     names = model.feature_names()
     order = np.argsort(-np.abs(contributions[:-1]), kind="stable")[:top]
-    values = _display_values(served, built[0])
+    values = _display_values(served, model.builder.build(raw)[0])
     return Explanation(
         probability,
         decisions[0],

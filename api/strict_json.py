@@ -1,4 +1,10 @@
-"""JSON bodies parsed strictly: Python's json module accepts NaN and Infinity, which are not JSON."""
+"""JSON bodies parsed strictly, and never with an unbounded cost.
+
+Python's json module accepts NaN and Infinity (not JSON), turns a 5,000-digit integer into a
+ValueError and deep nesting into a RecursionError: all of these become a JSONDecodeError, which
+FastAPI and the batch route answer with a 422. Integers longer than MAX_INT_DIGITS are read as
+floats (so they are refused as out of range with their field name, not as unparsable).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,29 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
+MAX_INT_DIGITS = 100
+
 
 def _reject_constant(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not valid JSON (send null or omit the field)", name, 0)
 
 
-def loads_strict(data: bytes | str) -> Any:
-    return json.loads(data, parse_constant=_reject_constant)
+def _parse_int(text: str) -> int | float:
+    return int(text) if len(text) <= MAX_INT_DIGITS else float(text)
+
+
+def loads_strict(data: bytes | bytearray | str) -> Any:
+    """json.loads without NaN/Infinity; every failure is a JSONDecodeError."""
+    try:
+        return json.loads(data, parse_constant=_reject_constant, parse_int=_parse_int)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError as exc:
+        raise json.JSONDecodeError("nested too deeply", "", 0) from exc
+    except UnicodeDecodeError as exc:
+        raise json.JSONDecodeError(f"not UTF-8 text ({exc.reason})", "", exc.start) from exc
+    except ValueError as exc:
+        raise json.JSONDecodeError(str(exc), "", 0) from exc
 
 
 class StrictJsonRequest(Request):

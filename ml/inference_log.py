@@ -143,12 +143,14 @@ def _to_db_row(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class _Lazy:
-    """Marks an iterable queued by `append_lazy`."""
+    """Marks an iterable queued by `append_lazy`: how many rows it promises, and whose they are."""
 
-    __slots__ = ("rows",)
+    __slots__ = ("count", "request_id", "rows")
 
-    def __init__(self, rows: Iterable[Mapping[str, Any]]) -> None:
+    def __init__(self, rows: Iterable[Mapping[str, Any]], count: int | None, request_id: str | None) -> None:
         self.rows = rows
+        self.count = count
+        self.request_id = request_id
 
 
 class InferenceLogWriter:
@@ -185,6 +187,8 @@ class InferenceLogWriter:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = False
         self._lazy: Iterator[Mapping[str, Any]] | None = None
+        self._lazy_source: _Lazy | None = None
+        self._lazy_taken = 0
         self._thread = threading.Thread(target=self._run, name="inference-log-writer", daemon=True)
         self._thread.start()
 
@@ -195,12 +199,27 @@ class InferenceLogWriter:
         for row in rows:
             self._queue.put(row)
 
-    def append_lazy(self, rows: Iterable[Mapping[str, Any]]) -> None:
+    def append_lazy(
+        self, rows: Iterable[Mapping[str, Any]], count: int | None = None, request_id: str | None = None
+    ) -> None:
         """Queue an iterable that is consumed in the writer thread (e.g. a generator building rows
-        from a big scored batch), so even building the rows stays off the caller's path."""
+        from a big scored batch), so even building the rows stays off the caller's path.
+
+        `count` (the rows it will yield) lets a failure while building them count the rows lost.
+        """
         if self._closed:
             raise RuntimeError("the inference log writer is closed")
-        self._queue.put(_Lazy(rows))
+        self._queue.put(_Lazy(rows, count, request_id))
+
+    def write_now(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Insert `rows` in one transaction before returning (synchronous logging); raises if the
+        database refuses them, so the caller can refuse its answer too."""
+        batch = [_to_db_row(row) for row in rows]
+        if not batch:
+            return
+        with self._engine.begin() as connection:
+            connection.execute(inference_log.insert(), batch)
+        self.written += len(batch)
 
     def flush(self, timeout_s: float | None = 30) -> bool:
         """Wait until every row appended before this call is written; False on timeout."""
@@ -285,23 +304,45 @@ class InferenceLogWriter:
             elif isinstance(item, threading.Event):
                 waiters.append(item)
             elif isinstance(item, _Lazy):
-                self._lazy = iter(item.rows)
+                self._lazy, self._lazy_source, self._lazy_taken = iter(item.rows), item, 0
             else:
-                backlog.append(_to_db_row(item))
-                taken += 1
+                taken += self._add(backlog, item)
         return stopping
 
-    def _take_lazy(self, backlog: list[dict[str, Any]], limit: int) -> int:
-        taken = 0
+    def _add(self, backlog: list[dict[str, Any]], row: Mapping[str, Any]) -> int:
+        """Append one row to the backlog; a row that cannot be stored is counted and logged, alone."""
         try:
-            for row in itertools.islice(self._lazy, limit):
-                backlog.append(_to_db_row(row))
-                taken += 1
+            backlog.append(_to_db_row(row))
         except Exception:
-            logger.exception("inference log: building lazily appended rows failed; the rest are lost")
+            self.dropped += 1
+            logger.exception(
+                "inference log: a row cannot be stored; dropped and counted",
+                extra={"request_id": row.get("request_id") if isinstance(row, Mapping) else None},
+            )
+            return 0
+        return 1
+
+    def _take_lazy(self, backlog: list[dict[str, Any]], limit: int) -> int:
+        taken = consumed = 0
+        lazy, source = self._lazy, self._lazy_source
+        if lazy is None or source is None:
+            return 0
+        try:
+            for row in itertools.islice(lazy, limit):
+                consumed += 1
+                self._lazy_taken += 1
+                taken += self._add(backlog, row)
+        except Exception:
+            lost = max((source.count or 0) - self._lazy_taken, 0)
+            self.dropped += lost
+            logger.exception(
+                "inference log: building the rows of a request failed; %d rows lost and counted",
+                lost,
+                extra={"request_id": source.request_id},
+            )
             self._lazy = None
             return taken
-        if taken < limit:
+        if consumed < limit:
             self._lazy = None
         return taken
 

@@ -8,6 +8,8 @@ input, so serving never depends on pandas category dtypes matching the training 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -157,78 +159,225 @@ def encode_frame(frame: pd.DataFrame, schema: FeatureSchema) -> np.ndarray:
     return matrix
 
 
-class RecordEncoder:
-    """Fast dict → row encoder with per-field validation, built once per model version.
+NUMBER_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+MAX_NUMBER_TEXT = 64  # characters: no plausible feature value needs more
 
-    Used on the API's hot path: plain Python over a precomputed lookup, no pandas.
+
+class ColumnEncoder:
+    """The one place where a raw value is accepted or refused: JSON records, CSV chunks, DataFrames.
+
+    Built once per model version. Values are checked a column at a time: the type of each cell
+    (a number, a category, missing), then one vectorised range check over the whole matrix, so a
+    CSV chunk of 10,000 rows and a single JSON record follow exactly the same rules and messages.
+
+    Rules: numbers are JSON numbers or decimal text (`"1_000"`, `true`, `"0x10"` are refused),
+    finite and within the schema's plausible range; categories are text (or integers, read as
+    their decimal text) among the schema's categories; None, NaN from a CSV and blank text are missing.
     """
 
     def __init__(self, schema: FeatureSchema) -> None:
         self.schema = schema
         self.width = len(schema.features)
-        self._index = {spec.name: i for i, spec in enumerate(schema.features)}
-        self._specs = schema.features
+        self.index = {spec.name: i for i, spec in enumerate(schema.features)}
         self._codes = [
             {category: float(code) for code, category in enumerate(spec.categories)}
             for spec in schema.features
         ]
+        numeric = np.array([spec.kind == "numeric" for spec in schema.features], dtype=bool)
+        self._low = np.array(
+            [
+                s.allowed_min if s.allowed_min is not None and n else -np.inf
+                for s, n in zip(schema.features, numeric, strict=True)
+            ]
+        )
+        self._high = np.array(
+            [
+                s.allowed_max if s.allowed_max is not None and n else np.inf
+                for s, n in zip(schema.features, numeric, strict=True)
+            ]
+        )
+        self._numeric = numeric
 
-    def encode(self, record: dict[str, Any], out: np.ndarray, row: int | None = None) -> list[FieldError]:
-        """Fill `out` (a preallocated NaN row) from `record`; return the problems found (empty when fine)."""
+    def encode_records(self, records: Sequence[Any], rows: Sequence[int | None] | None = None) -> Encoded:
+        """Records (dicts of raw values, e.g. parsed JSON) as a raw matrix; `rows` number them in errors."""
+        n = len(records)
+        numbers = list(range(1, n + 1)) if rows is None else list(rows)
+        columns: list[list[Any]] = [[None] * n for _ in range(self.width)]
+        bad = np.zeros(n, dtype=bool)
         errors: list[FieldError] = []
-        for name, value in record.items():
-            col = self._index.get(name)
-            if col is None:
-                if name != self.schema.id_column:
-                    errors.append(FieldError(name, "unknown feature for this model", row))
+        id_column = self.schema.id_column
+        for i, record in enumerate(records):
+            if not isinstance(record, dict):
+                bad[i] = True
+                errors.append(
+                    FieldError("", f"expected an object of features, got {type(record).__name__}", numbers[i])
+                )
                 continue
+            for name, value in record.items():
+                col = self.index.get(name)
+                if col is not None:
+                    columns[col][i] = value
+                elif name != id_column:
+                    bad[i] = True
+                    errors.append(FieldError(str(name), "unknown feature for this model", numbers[i]))
+        matrix = np.full((n, self.width), np.nan)
+        for col, values in enumerate(columns):
+            self._encode_column(col, values, matrix[:, col], bad, errors, numbers)
+        self._check_ranges(matrix, bad, errors, numbers)
+        return Encoded(matrix, bad, sorted(errors, key=_error_order))
+
+    def encode_table(self, frame: pd.DataFrame, rows: Sequence[int]) -> Encoded:
+        """A DataFrame (e.g. a CSV chunk, categories read as text) as a raw matrix, row numbers from `rows`."""
+        n = len(frame)
+        numbers = list(rows)
+        matrix = np.full((n, self.width), np.nan)
+        bad = np.zeros(n, dtype=bool)
+        errors: list[FieldError] = []
+        for col, spec in enumerate(self.schema.features):
+            if spec.name in frame.columns:
+                self._encode_column(col, frame[spec.name], matrix[:, col], bad, errors, numbers)
+        self._check_ranges(matrix, bad, errors, numbers)
+        return Encoded(matrix, bad, sorted(errors, key=_error_order))
+
+    def _encode_column(
+        self,
+        col: int,
+        values: Sequence[Any] | pd.Series,
+        out: np.ndarray,
+        bad: np.ndarray,
+        errors: list[FieldError],
+        rows: Sequence[int | None],
+    ) -> None:
+        spec = self.schema.features[col]
+        if spec.kind == "numeric":
+            problems = _parse_numbers(values, out)
+        else:
+            problems = self._parse_categories(col, values, out)
+        for i, reason in problems:
+            bad[i] = True
+            errors.append(FieldError(spec.name, reason, rows[i]))
+
+    def _parse_categories(
+        self, col: int, values: Sequence[Any] | pd.Series, out: np.ndarray
+    ) -> list[tuple[int, str]]:
+        spec = self.schema.features[col]
+        if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
+            texts: Sequence[Any] = values.to_numpy(dtype=object, na_value=None)
+        else:
+            texts = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
+        codes = self._codes[col]
+        problems: list[tuple[int, str]] = []
+        for i, value in enumerate(texts):
             if value is None:
                 continue
-            spec = self._specs[col]
-            if spec.kind == "categorical":
-                error = self._encode_category(spec, col, value, out)
+            text = _category_text(value)
+            if text is None:
+                problems.append((i, f"expected a category (string), got {type(value).__name__}"))
+            elif text:
+                code = codes.get(text)
+                if code is None:
+                    problems.append((i, _unknown_category(spec, text)))
+                else:
+                    out[i] = code
+        return problems
+
+    def _check_ranges(
+        self, matrix: np.ndarray, bad: np.ndarray, errors: list[FieldError], rows: Sequence[int | None]
+    ) -> None:
+        """Finite and plausible, for every numeric cell of the matrix at once."""
+        with np.errstate(invalid="ignore"):
+            outside = np.isinf(matrix) | (matrix < self._low) | (matrix > self._high)
+        for i, col in zip(*np.nonzero(outside), strict=True):
+            spec = self.schema.features[col]
+            number = float(matrix[i, col])
+            if not math.isfinite(number):
+                reason = (
+                    "must be a finite number (NaN and infinity are not accepted; omit the field or send null)"
+                )
+            elif number < self._low[col]:
+                reason = f"{number:g} is below the plausible minimum {spec.allowed_min:g}"
             else:
-                error = self._encode_number(spec, col, value, out)
-            if error:
-                errors.append(FieldError(name, error, row))
-        return errors
+                reason = f"{number:g} is above the plausible maximum {spec.allowed_max:g}"
+            bad[i] = True
+            errors.append(FieldError(spec.name, reason, rows[i]))
 
-    def _encode_category(self, spec: FeatureSpec, col: int, value: Any, out: np.ndarray) -> str | None:
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            return f"expected a category (string), got {type(value).__name__}"
-        text = value if isinstance(value, str) else _number_to_category(value)
-        if text == "":
-            return None
-        code = self._codes[col].get(text)
-        if code is None:
-            shown = ", ".join(spec.categories[:8]) + (", ..." if len(spec.categories) > 8 else "")
-            return f"unknown category {text!r}; expected one of: {shown}"
-        out[col] = code
+
+@dataclass
+class Encoded:
+    """A raw matrix (NaN = missing, categories as codes), which rows are refused, and why."""
+
+    matrix: np.ndarray
+    bad: np.ndarray
+    errors: list[FieldError]
+
+
+def _error_order(error: FieldError) -> int:
+    return error.row or 0
+
+
+def _parse_numbers(values: Sequence[Any] | pd.Series, out: np.ndarray) -> list[tuple[int, str]]:
+    """Fill `out` with the numbers of a column; the cells that are not numbers come back as problems."""
+    if isinstance(values, pd.Series):
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            out[:] = values.to_numpy(dtype=float, na_value=np.nan)
+            return []
+        values = values.to_numpy(dtype=object)
+    problems: list[tuple[int, str]] = []
+    for i, value in enumerate(values):
+        number = _number(value)
+        if isinstance(number, str):
+            problems.append((i, number))
+        else:
+            out[i] = number
+    return problems
+
+
+def _number(value: Any) -> float | str:
+    """A cell as a float (NaN = missing), or the reason it is not a number."""
+    kind = type(value)
+    if kind is float:
+        return value
+    if kind is int:
+        try:
+            return float(value)
+        except OverflowError:
+            return "must be a finite number (this integer is out of range)"
+    if value is None or value is pd.NA:
+        return math.nan
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return math.nan
+        if len(text) <= MAX_NUMBER_TEXT and NUMBER_TEXT.fullmatch(text):
+            return float(text)
+        return f"expected a number, got {_shown(value)}"
+    if isinstance(value, bool | np.bool_):
+        return f"expected a number, got {str(bool(value)).lower()}"
+    if isinstance(value, np.integer | np.floating):
+        return float(value)
+    return f"expected a number, got {type(value).__name__}"
+
+
+def _category_text(value: Any) -> str | None:
+    """A cell as category text ('' = missing), or None when it cannot be a category."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | np.bool_):
         return None
-
-    @staticmethod
-    def _encode_number(spec: FeatureSpec, col: int, value: Any, out: np.ndarray) -> str | None:
-        if isinstance(value, bool):
-            value = int(value)
-        if isinstance(value, str):
-            if value.strip() == "":
-                return None
-            try:
-                value = float(value)
-            except ValueError:
-                return f"expected a number, got {value!r}"
-        if not isinstance(value, int | float):
-            return f"expected a number, got {type(value).__name__}"
-        number = float(value)
-        if not math.isfinite(number):
-            return "must be a finite number (NaN and infinity are not accepted; omit the field or send null)"
-        if spec.allowed_min is not None and number < spec.allowed_min:
-            return f"{number:g} is below the plausible minimum {spec.allowed_min:g}"
-        if spec.allowed_max is not None and number > spec.allowed_max:
-            return f"{number:g} is above the plausible maximum {spec.allowed_max:g}"
-        out[col] = number
-        return None
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return ""
+        return str(int(value)) if float(value).is_integer() else str(value)
+    return None
 
 
-def _number_to_category(value: int | float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
+def _unknown_category(spec: FeatureSpec, text: str) -> str:
+    shown = ", ".join(spec.categories[:8]) + (", ..." if len(spec.categories) > 8 else "")
+    return f"unknown category {_shown(text)}; expected one of: {shown}"
+
+
+def _shown(value: str) -> str:
+    """A refused value as quoted in an error: repr, cut to a readable length."""
+    return repr(value if len(value) <= 80 else value[:80] + "...")

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ml.features import FeatureBuilder
-from ml.schema import FeatureSchema, RecordEncoder, encode_frame
+from ml.schema import ColumnEncoder, FeatureSchema, encode_frame
 
 BOOSTER_FILE = "booster.txt"
 SCHEMA_FILE = "schema.json"
@@ -50,7 +50,7 @@ class ScoringModel:
         self.schema = schema
         self.meta = meta
         self.builder = FeatureBuilder(schema)
-        self.encoder = RecordEncoder(schema)
+        self.encoder = ColumnEncoder(schema)
         self._edges = np.array(meta.band_edges())
 
     @classmethod
@@ -83,6 +83,7 @@ class ScoringModel:
         return self.booster.predict(self.builder.build(raw), pred_contrib=True, num_threads=1)
 
     def decisions(self, probabilities: np.ndarray) -> np.ndarray:
+        """Refuse where the probability reaches the cost-optimal threshold, else approve."""
         return np.where(probabilities >= self.meta.threshold, "refuse", "approve")
 
     def risk_bands(self, probabilities: np.ndarray) -> list[str]:

@@ -42,7 +42,14 @@ class ApiSettings(BaseSettings):
     model_poll_interval_s: float = 30.0
     model_cache_dir: Path = Path(".cache/model")
     max_batch_rows: int = 10_000
-    max_json_bytes: int = 64 * 1024 * 1024  # a JSON batch of MAX_BATCH_ROWS wide records fits
+    max_json_bytes: int = 32 * 1024 * 1024  # a JSON batch of MAX_BATCH_ROWS wide records fits
+    json_parse_budget_bytes: int = (
+        128 * 1024 * 1024
+    )  # estimated parser memory above which a JSON batch is a 413
+    max_csv_rows: int = 100_000  # rows per CSV upload (413 beyond): bounds the memory of one upload
+    max_concurrent_batches: int = Field(2, ge=1)  # batches in progress per replica; more wait, then 503
+    batch_wait_s: float = 10.0  # how long a batch waits for a free slot before its 503
+    inference_log_sync: bool = False  # True: a scored row is committed to the log before the answer
     max_upload_bytes: int = 1024 * 1024 * 1024  # CSV uploads are spooled to disk, so this can be large
     csv_chunk_rows: int = 10_000  # smaller chunks keep peak memory low; scoring cost is per row anyway
     mlflow_timeout_s: float = 5.0

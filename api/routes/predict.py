@@ -12,24 +12,29 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from api.auth import require_scoring
+from api.core.config import ApiSettings
 from api.csv_batch import score_csv
 from api.deps import Served, record_scored, request_id, single
 from api.model_holder import LoadedModel
 from api.schemas import BatchResponse, ErrorResponse, PredictRequest, PredictResponse
-from api.scoring import Scored, score_one, score_records
+from api.scoring import Scored, encode_one, score_one, score_records
 from api.strict_json import StrictJsonRoute, loads_strict
 
 router = APIRouter(tags=["scoring"], route_class=StrictJsonRoute, dependencies=[Depends(require_scoring)])
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorResponse} for code in (401, 403, 413, 415, 422, 503)
+    code: {"model": ErrorResponse} for code in (401, 403, 413, 422, 429, 500, 503)
 }
+BATCH_ERRORS = {**ERRORS, 415: {"model": ErrorResponse}}
+# What json.loads may allocate per value (a dict entry, a float and its list slot; measured ~70 bytes).
+JSON_BYTES_PER_VALUE = 128
 SPOOL_BYTES = 1024 * 1024
 
 
 @router.post("/predict", response_model=PredictResponse, responses=ERRORS, max_body_size=1024 * 1024)
 async def predict(body: PredictRequest, request: Request, served: Served) -> PredictResponse:
-    probability, decision, band = score_one(served, body.features)
-    record_scored(request, served, single(served, (probability, decision, band), body.features))
+    raw = encode_one(served, body.features)
+    probability, decision, band = score_one(served, raw)
+    await record_scored(request, served, single(served, (probability, decision, band), body.features, raw))
     return PredictResponse(
         request_id=request_id(),
         model_name=served.name,
@@ -68,7 +73,7 @@ BATCH_BODY = {
 @router.post(
     "/predict/batch",
     response_model=BatchResponse,
-    responses=ERRORS,
+    responses=BATCH_ERRORS,
     openapi_extra=BATCH_BODY,
     summary="Score a JSON list of clients or a CSV upload",
 )
@@ -79,31 +84,44 @@ async def predict_batch(
 ) -> Response:
     settings = request.app.state.settings
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "application/json":
-        records = await _json_records(request, settings.max_json_bytes, settings.max_batch_rows)
-        scored = await asyncio.to_thread(score_records, served, records, strict)
-    elif content_type == "multipart/form-data":
-        form = await request.form(max_files=1, max_fields=4)
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise HTTPException(422, "multipart upload needs a file field named 'file'")
-        scored = await asyncio.to_thread(score_csv, served, upload.file, strict, settings.csv_chunk_rows)
-    elif content_type in ("text/csv", "application/csv"):
-        with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as spool:
-            async for chunk in request.stream():
-                spool.write(chunk)
-            spool.seek(0)
-            scored = await asyncio.to_thread(score_csv, served, spool, strict, settings.csv_chunk_rows)
-    else:
+    if content_type not in ("application/json", "multipart/form-data", "text/csv", "application/csv"):
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             "send application/json (a list of records), multipart/form-data (file=...) or text/csv",
         )
-    record_scored(request, served, scored)
-    return Response(_batch_json(served, scored), media_type="application/json")
+    async with request.app.state.batch_slots.hold():
+        if content_type == "application/json":
+            width = served.model.encoder.width
+            records = await _json_records(request, settings, width)
+            scored = await asyncio.to_thread(score_records, served, records, strict)
+            del records
+        elif content_type == "multipart/form-data":
+            form = await request.form(max_files=1, max_fields=4)
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                raise HTTPException(422, "multipart upload needs a file field named 'file'")
+            scored = await asyncio.to_thread(
+                score_csv, served, upload.file, strict, settings.csv_chunk_rows, settings.max_csv_rows
+            )
+        else:
+            with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as spool:
+                async for chunk in request.stream():
+                    spool.write(chunk)
+                spool.seek(0)
+                scored = await asyncio.to_thread(
+                    score_csv, served, spool, strict, settings.csv_chunk_rows, settings.max_csv_rows
+                )
+        await record_scored(request, served, scored)
+        return Response(_batch_json(served, scored), media_type="application/json")
 
 
-async def _json_records(request: Request, max_bytes: int, max_rows: int) -> list[Any]:
+async def _json_records(request: Request, settings: ApiSettings, width: int) -> list[Any]:
+    """The JSON list of records, parsed only when the parser's memory is known to fit the budget.
+
+    json.loads builds ~30 bytes of objects per byte of `[{},{},…]`, so the body size alone does
+    not bound it: the values are counted first (commas and opening brackets, an upper bound).
+    """
+    max_bytes, max_rows = settings.max_json_bytes, settings.max_batch_rows
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -113,9 +131,20 @@ async def _json_records(request: Request, max_bytes: int, max_rows: int) -> list
             )
     if not body.strip():
         raise HTTPException(422, "empty body: send a JSON list of records")
+    values = body.count(b",") + body.count(b"{") + body.count(b"[") + 1
+    text_bytes = len(body) * (1 if body.isascii() else 4)  # a str holds up to 4 bytes a character
+    if (
+        values > max_rows * (width + 2)
+        or 2 * text_bytes + values * JSON_BYTES_PER_VALUE > settings.json_parse_budget_bytes
+    ):
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"JSON batch too large to parse here (~{values} values); at most {max_rows} records of "
+            f"{width} features: upload a CSV",
+        )
     try:
-        records = loads_strict(bytes(body))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        records = loads_strict(body)
+    except json.JSONDecodeError as exc:
         raise HTTPException(422, f"invalid JSON: {exc}") from exc
     if not isinstance(records, list):
         raise HTTPException(422, "expected a JSON list of records")

@@ -56,8 +56,11 @@ def _roundtrip(url: str) -> None:
     old = datetime.now(UTC) - timedelta(days=2)
     with InferenceLogWriter(url, batch_size=64) as writer:
         writer.append(_rows(10, ts=old))
+        rows = _rows(
+            990, start=10
+        )  # built outside the timing: a GC pass over the session's objects is not the writer's
         started = time.perf_counter()
-        writer.append(_rows(990, start=10))
+        writer.append(rows)
         assert time.perf_counter() - started < 0.5  # append never waits on the database
         assert writer.flush()
         assert writer.written == 1000
@@ -174,3 +177,37 @@ def test_pending_counts_rows_held_while_the_table_is_gone(tmp_path) -> None:
         assert writer.pending() == 0 and writer.written == 25
     finally:
         writer.close()
+
+
+def test_a_row_that_cannot_be_stored_is_counted_and_takes_no_other_row(tmp_path, caplog) -> None:
+    url = f"sqlite:///{tmp_path / 'bad-row.db'}"
+    rows = _rows(5)
+    rows[2]["features"] = {"AMT_CREDIT": object()}  # not storable as JSON
+    with InferenceLogWriter(url, batch_size=100) as writer:
+        writer.append_lazy(iter(rows), count=5, request_id="req-bad")
+        assert writer.flush()
+        assert (writer.written, writer.dropped) == (4, 1)
+    assert read_inference_log(url)["request_id"].tolist() == ["req-0", "req-1", "req-3", "req-4"]
+    assert any(getattr(record, "request_id", None) == "req-2" for record in caplog.records)
+
+
+def test_rows_lost_while_building_a_request_are_counted(tmp_path, caplog) -> None:
+    url = f"sqlite:///{tmp_path / 'bad-build.db'}"
+
+    def rows():
+        yield from _rows(3)
+        raise ValueError("cannot build row 4")
+
+    with InferenceLogWriter(url, batch_size=100) as writer:
+        writer.append_lazy(rows(), count=10, request_id="req-batch")
+        writer.append(_rows(1, start=10))
+        assert writer.flush()
+        assert (writer.written, writer.dropped) == (4, 7)
+    assert any(getattr(record, "request_id", None) == "req-batch" for record in caplog.records)
+
+
+def test_write_now_commits_before_returning(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'sync.db'}"
+    with InferenceLogWriter(url) as writer:
+        writer.write_now(_rows(3))
+        assert len(read_inference_log(url)) == 3  # no flush: already committed

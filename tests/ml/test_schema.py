@@ -1,4 +1,5 @@
-"""The feature schema and the two encoders (DataFrame and dict) agree, and bad records are named."""
+"""The feature schema; the one column encoder gives the same matrix for records, tables and frames,
+and names every bad value."""
 
 import math
 
@@ -7,7 +8,7 @@ import pytest
 
 from ml.features import FeatureBuilder
 from ml.generate import generate_applications
-from ml.schema import RecordEncoder, encode_frame, infer_schema
+from ml.schema import ColumnEncoder, encode_frame, infer_schema
 
 
 @pytest.fixture(scope="module")
@@ -30,46 +31,83 @@ def test_infers_kinds_categories_and_ranges(schema):
     assert schema.spec("EXT_SOURCE_1").null_rate > 0.4
 
 
-def test_dict_and_frame_encoders_agree(frame, schema):
-    encoder = RecordEncoder(schema)
-    records = frame[schema.names()].head(50).to_dict("records")
-    rows = np.full((len(records), encoder.width), np.nan)
-    for i, record in enumerate(records):
-        clean = {k: v for k, v in record.items() if not (isinstance(v, float) and math.isnan(v))}
-        assert encoder.encode(clean, rows[i]) == []
-    np.testing.assert_array_equal(rows, encode_frame(frame.head(50), schema))
+def test_records_tables_and_frames_encode_alike(frame, schema):
+    encoder = ColumnEncoder(schema)
+    head = frame[schema.names()].head(50)
+    records = [
+        {k: v for k, v in record.items() if not (isinstance(v, float) and math.isnan(v))}
+        for record in head.to_dict("records")
+    ]
+    from_records = encoder.encode_records(records)
+    from_table = encoder.encode_table(head, list(range(2, 52)))
+    assert from_records.errors == [] and from_table.errors == []
+    np.testing.assert_array_equal(from_records.matrix, encode_frame(frame.head(50), schema))
+    np.testing.assert_array_equal(from_table.matrix, from_records.matrix)
 
 
 def test_record_errors_name_field_and_reason(schema):
-    encoder = RecordEncoder(schema)
-    row = np.full(encoder.width, np.nan)
-    errors = encoder.encode(
-        {
-            "CODE_GENDER": "Q",
-            "EXT_SOURCE_2": 3.0,
-            "AMT_CREDIT": "lots",
-            "DAYS_BIRTH": float("nan"),
-            "NOT_A_FEATURE": 1,
-            "FLAG_OWN_CAR": ["Y"],
-        },
-        row,
-        row=7,
+    encoded = ColumnEncoder(schema).encode_records(
+        [
+            {"EXT_SOURCE_2": 0.5},
+            {
+                "CODE_GENDER": "Q",
+                "EXT_SOURCE_2": 3.0,
+                "AMT_CREDIT": "lots",
+                "DAYS_BIRTH": float("inf"),
+                "NOT_A_FEATURE": 1,
+                "FLAG_OWN_CAR": ["Y"],
+            },
+        ]
     )
-    reasons = {e.field: e.reason for e in errors}
+    reasons = {e.field: e.reason for e in encoded.errors}
     assert reasons["CODE_GENDER"].startswith("unknown category 'Q'")
     assert "above the plausible maximum 1" in reasons["EXT_SOURCE_2"]
     assert reasons["AMT_CREDIT"] == "expected a number, got 'lots'"
     assert "finite" in reasons["DAYS_BIRTH"]
     assert reasons["NOT_A_FEATURE"] == "unknown feature for this model"
     assert "expected a category" in reasons["FLAG_OWN_CAR"]
-    assert all(e.row == 7 for e in errors)
+    assert all(e.row == 2 for e in encoded.errors)
+    assert encoded.bad.tolist() == [False, True]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (10**400, "finite"),  # OverflowError in float() before
+        (True, "expected a number, got true"),
+        ("1_000", "expected a number, got '1_000'"),
+        ("0x10", "expected a number"),
+        ("1" * 500, "expected a number"),
+        ("2025\x0000", "expected a number"),
+        ({"nested": 1}, "expected a number, got dict"),
+    ],
+)
+def test_refused_numbers(schema, value, reason):
+    encoded = ColumnEncoder(schema).encode_records([{"AMT_CREDIT": value}])
+    assert [(e.field, e.row) for e in encoded.errors] == [("AMT_CREDIT", 1)]
+    assert reason in encoded.errors[0].reason
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(" ", None), ("", None), (None, None), (" 12.5e3 ", 12500.0)]
+)
+def test_blank_text_is_missing_and_decimal_text_a_number(schema, value, expected):
+    encoder = ColumnEncoder(schema)
+    encoded = encoder.encode_records([{"AMT_CREDIT": value}])
+    cell = encoded.matrix[0, encoder.index["AMT_CREDIT"]]
+    assert encoded.errors == []
+    assert math.isnan(cell) if expected is None else cell == expected
+
+
+def test_a_huge_integer_as_a_category_is_an_unknown_category(schema):
+    encoded = ColumnEncoder(schema).encode_records([{"CODE_GENDER": 10**400}])
+    assert encoded.errors[0].reason.startswith("unknown category '1000")
 
 
 def test_missing_features_are_scored_as_missing(schema):
-    encoder = RecordEncoder(schema)
-    row = np.full(encoder.width, np.nan)
-    assert encoder.encode({"EXT_SOURCE_2": 0.4, "SK_ID_CURR": 123}, row) == []
-    assert np.sum(~np.isnan(row)) == 1
+    encoded = ColumnEncoder(schema).encode_records([{"EXT_SOURCE_2": 0.4, "SK_ID_CURR": 123}])
+    assert encoded.errors == []
+    assert np.sum(~np.isnan(encoded.matrix)) == 1
 
 
 def test_engineered_features(frame, schema):

@@ -1,0 +1,128 @@
+"""Issue 13 against the real API process: inputs that used to answer 500, be silently misread, cost
+quadratic CPU or go missing from the inference log now get a JSON 4xx naming field and line, and
+every row answered 200 is in the log."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from ml.inference_log import read_inference_log
+from tests.api.conftest import Api
+
+SECURITY_HEADERS = ("x-content-type-options", "content-security-policy", "x-frame-options")
+
+
+def _assert_json_refusal(response: httpx.Response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) >= {"detail", "errors", "request_id"}
+    assert body["request_id"] and body["request_id"] == response.headers["x-request-id"]
+    for header in SECURITY_HEADERS:
+        assert header in response.headers, header
+    return body
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("1" + "0" * 400, "finite"),  # a 400-digit integer: OverflowError, 500
+        ("true", "expected a number, got true"),
+        ('"1_000"', "expected a number, got '1_000'"),
+    ],
+)
+def test_predict_refuses_what_is_not_a_number(api: Api, value: str, reason: str) -> None:
+    body = '{"features": {"AMT_CREDIT": ' + value + "}}"
+    with api.client() as client:
+        response = client.post("/predict", content=body, headers={"Content-Type": "application/json"})
+    errors = _assert_json_refusal(response, 422)["errors"]
+    assert errors[0]["field"] == "AMT_CREDIT" and reason in errors[0]["reason"], errors
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "reason"),
+    [
+        ('[{"AMT_CREDIT": ' + "9" * 5000 + "}]", "AMT_CREDIT", "finite"),  # ValueError over 4,300 digits
+        ("[" * 5000 + "]" * 5000, "", "nested too deeply"),  # RecursionError
+    ],
+)
+def test_batch_refuses_huge_numbers_and_deep_nesting(api: Api, body: str, field: str, reason: str) -> None:
+    with api.client() as client:
+        response = client.post(
+            "/predict/batch?strict=true", content=body, headers={"Content-Type": "application/json"}
+        )
+        after = client.get("/health")  # the same connection still answers
+    result = _assert_json_refusal(response, 422)
+    text = str(result)
+    assert reason in text and field in text
+    assert after.status_code == 200
+
+
+def test_starlettes_body_limit_answers_in_the_json_shape(api: Api) -> None:
+    huge = b'{"features": {"pad": "' + b"x" * (2 * 1024 * 1024) + b'"}}'
+    with api.client() as client:
+        response = client.post("/predict", content=huge, headers={"Content-Type": "application/json"})
+    assert "too large" in _assert_json_refusal(response, 413)["detail"].lower()
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "reason"),
+    [
+        (b"AMT_CREDIT,NAME_CONTRACT_TYPE\n2025,Cash loans\n2025\x0000,Cash loans\n", 3, "NUL"),
+        (b"AMT_CREDIT,NAME_CONTRACT_TYPE\n1000,Cash\x00loans\n", 2, "NUL"),
+        (b"AMT_CREDIT,NAME_CONTRACT_TYPE\n1000,Cash loans\n2000\n", 3, "1 fields where the header has 2"),
+        (b"AMT_CREDIT,NAME_CONTRACT_TYPE\n1000,Cash loans\n\n2000,Cash loans\n", 3, "empty line"),
+    ],
+)
+def test_csv_lines_pandas_would_misread_are_refused_with_their_line(
+    api: Api, content: bytes, line: int, reason: str
+) -> None:
+    with api.client() as client:
+        response = client.post("/predict/batch", content=content, headers={"Content-Type": "text/csv"})
+    errors = _assert_json_refusal(response, 422)["errors"]
+    assert errors[0]["row"] == line and reason in errors[0]["reason"], errors
+
+
+def test_a_wide_csv_header_is_refused_at_once(api: Api) -> None:
+    header = ",".join(f"C{i}" for i in range(40_000)).encode() + b"\n1\n"
+    started = time.perf_counter()
+    with api.client() as client:
+        response = client.post("/predict/batch", content=header, headers={"Content-Type": "text/csv"})
+    _assert_json_refusal(response, 413)
+    assert time.perf_counter() - started < 5  # was 31 s of CPU (quadratic duplicate check)
+
+
+def test_csv_true_is_not_a_number(api: Api) -> None:
+    content = b"AMT_CREDIT,NAME_CONTRACT_TYPE\nTrue,Cash loans\n1000,Cash loans\n"
+    with api.client() as client:
+        response = client.post("/predict/batch", content=content, headers={"Content-Type": "text/csv"})
+    body = response.json()
+    assert response.status_code == 200 and body["scored"] == 1
+    assert body["errors"][0]["row"] == 2 and "expected a number" in body["errors"][0]["reason"]
+
+
+def _logged(api: Api, request_id: str, expected: int, timeout_s: float = 15) -> int:
+    deadline = time.monotonic() + timeout_s
+    count = 0
+    while time.monotonic() < deadline:
+        frame = read_inference_log(api.database_url)
+        count = int((frame["request_id"] == request_id).sum()) if len(frame) else 0
+        if count >= expected:
+            return count
+        time.sleep(0.2)
+    return count
+
+
+def test_every_row_answered_200_is_logged_even_with_blank_numbers(api: Api, example_record) -> None:
+    blank = {**example_record, "AMT_CREDIT": "   "}
+    batch = [example_record] * 49 + [blank] + [example_record] * 50
+    with api.client() as client:
+        single = client.post("/predict", json={"features": {"AMT_CREDIT": " "}})
+        many = client.post("/predict/batch", json=batch)
+    assert single.status_code == 200 and many.status_code == 200, many.text
+    assert many.json()["scored"] == 100
+    assert _logged(api, single.json()["request_id"], 1) == 1
+    assert _logged(api, many.json()["request_id"], 100) == 100
