@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pandas as pd
@@ -9,6 +10,18 @@ import pandas as pd
 from ml.config import load_params
 
 MAX_EMBED_BYTES = 8_000_000  # bigger reports are offered as a download: the browser would choke
+# Scripts may run (Evidently draws its charts with them), but without allow-same-origin the report
+# lives in an opaque origin: it cannot read or change the console's page, storage or cookies.
+REPORT_SANDBOX = "allow-scripts"
+
+
+def sandboxed_report(page: str, height: int) -> str:
+    """A report page (untrusted HTML: it holds data values) in a sandboxed iframe of its own."""
+    source = html.escape(page, quote=True)
+    return (
+        f'<iframe sandbox="{REPORT_SANDBOX}" srcdoc="{source}" title="Drift report" '
+        f'style="border:0;width:100%;height:{height - 16}px"></iframe>'
+    )
 
 
 def default_threshold() -> float:

@@ -60,6 +60,6 @@ if "html" in artifacts:
         "Download the HTML report", html, file_name=f"drift_{run_id[:8]}.html", mime="text/html"
     )
     if len(html.encode()) <= drift_view.MAX_EMBED_BYTES:
-        components.html(html, height=900, scrolling=True)
+        components.html(drift_view.sandboxed_report(html, 900), height=900)
     else:
         st.info("The report is too large to show here; download it to open it in a browser.")

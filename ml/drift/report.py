@@ -196,8 +196,27 @@ def markdown_summary(summary: dict[str, Any]) -> str:
 
 def render_html(result: DriftResult, summary: dict[str, Any]) -> str:
     """Evidently's self-contained report (its script and data inline) with our digest on top."""
-    page = result.snapshot.get_html_str(as_iframe=False)
+    page = escape_script_data(result.snapshot.get_html_str(as_iframe=False))
     return page.replace("<body>", "<body>\n" + _STYLE + _summary_section(summary), 1)
+
+
+# Evidently writes the report's data as JSON in a <script> block in <head>, with json.dumps, which
+# leaves "</script>" inside a string as it is: a category value could end the block and run its own.
+_DATA_START = re.compile(r"<script>\s*var metric_[0-9a-f]+ = ")
+_DATA_END = "\n</script>"  # a raw newline: never inside a JSON string, so never from the data
+
+
+def escape_script_data(page: str) -> str:
+    """The page with <, > and & inside Evidently's data block written as JSON \\u escapes (the same
+    values to the script, no markup to the HTML parser). Refuses a page whose block it cannot find."""
+    start = _DATA_START.search(page)
+    end = page.find(_DATA_END, start.end()) if start else -1
+    if start is None or end < 0:
+        raise ValueError("Evidently's data block was not found: the report cannot be escaped")
+    data = page[start.end() : end]
+    for char, escaped in (("&", "\\u0026"), ("<", "\\u003c"), (">", "\\u003e")):
+        data = data.replace(char, escaped)
+    return page[: start.end()] + data + page[end:]
 
 
 # files -----------------------------------------------------------------------------------------------
