@@ -29,7 +29,7 @@ from api.mlflow_source import MlflowSource  # noqa: E402
 from api.model_cache import ModelCache  # noqa: E402
 from api.model_holder import ModelHolder  # noqa: E402
 from api.registry_actions import RegistryActions  # noqa: E402
-from api.routes import drift, explain, health, model, models, predict  # noqa: E402
+from api.routes import drift, explain, health, model, models, outcomes, performance, predict  # noqa: E402
 from api.routes import metrics as metrics_route  # noqa: E402
 from api.security import install_security  # noqa: E402
 from ml.config import load_params  # noqa: E402
@@ -106,6 +106,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         models.router,
         metrics_route.router,
         drift.router,
+        outcomes.router,
+        performance.router,
     ):
         app.include_router(router)
     install_security(app, settings)

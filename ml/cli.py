@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ml.cli_outcomes import add_commands as add_outcome_commands
 from ml.config import Params, Settings, get_settings, load_params
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID_DATA, EXIT_GATE_REFUSED = 0, 1, 4, 5
@@ -378,6 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, handler, help_text in commands:
         parsers[name] = sub.add_parser(name, help=help_text, description=help_text)
         parsers[name].set_defaults(handler=handler)
+
+    add_outcome_commands(sub)
 
     p = parsers["generate"]
     p.add_argument("--rows", type=int, help="rows (default from params.yaml; the real file has 307511)")

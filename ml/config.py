@@ -80,6 +80,16 @@ class DriftParams(BaseModel):
     reports_dir: str = "reports"
 
 
+class PerformanceParams(BaseModel):
+    """Realized and estimated performance: when outcomes count, and when to alert."""
+
+    maturity_days: int = Field(90, ge=0)  # a decision's outcome counts once the decision is this old
+    max_auc_drop: float = Field(0.05, ge=0, le=1)  # alert when AUC falls this far below training
+    min_rows: int = Field(200, ge=1)  # fewer outcomes (or approvals, for the estimate): no figure
+    max_ece: float = Field(0.05, ge=0, le=1)  # above this calibration error the estimate is not trusted
+    refresh_s: float = Field(300, gt=0)  # the API recomputes its performance gauges this often
+
+
 class Params(BaseModel):
     data: DataParams = DataParams()
     split: SplitParams = SplitParams()
@@ -89,6 +99,7 @@ class Params(BaseModel):
     reference: ReferenceParams = ReferenceParams()
     gate: GateParams = GateParams()
     drift: DriftParams = DriftParams()
+    performance: PerformanceParams = PerformanceParams()
 
 
 def load_params(path: str | Path | None = None) -> Params:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from sklearn import metrics
 
@@ -60,3 +62,38 @@ def roc_points(y_true: np.ndarray, scores: np.ndarray, max_points: int = 200) ->
     fpr, tpr, _ = metrics.roc_curve(y_true, scores)
     keep = np.unique(np.linspace(0, len(fpr) - 1, min(max_points, len(fpr))).astype(int))
     return {"fpr": fpr[keep].round(5).tolist(), "tpr": tpr[keep].round(5).tolist()}
+
+
+def calibration(y_true: np.ndarray, scores: np.ndarray, bins: int = 10) -> dict[str, Any]:
+    """Reliability curve over equal-count bins and the expected calibration error (ECE): the
+    count-weighted mean gap between predicted probability and observed default rate. Equal-count
+    bins because with a default rate near 8% equal-width bins would put most clients in the first."""
+    order = np.argsort(scores, kind="stable")
+    groups = [group for group in np.array_split(order, bins) if len(group)]
+    predicted = np.array([scores[g].mean() for g in groups])
+    observed = np.array([y_true[g].mean() for g in groups])
+    counts = np.array([len(g) for g in groups])
+    ece = float(np.sum(counts * np.abs(predicted - observed)) / counts.sum())
+    return {
+        "ece": ece,
+        "mean_predicted": predicted.round(5).tolist(),
+        "observed_rate": observed.round(5).tolist(),
+        "count": counts.tolist(),
+    }
+
+
+def approved_metrics(
+    y_true: np.ndarray, scores: np.ndarray, threshold: float, cost: CostParams
+) -> dict[str, float]:
+    """Figures on the clients the model approves: the only ones whose outcome production will see,
+    so realized performance is compared with these (see ml/performance.py on selection bias)."""
+    approved = scores < threshold
+    y, s = y_true[approved], scores[approved]
+    return {
+        "roc_auc": float(metrics.roc_auc_score(y, s)),
+        "ks": ks_statistic(y, s),
+        "brier": float(metrics.brier_score_loss(y, s)),
+        "bad_rate": float(y.mean()),
+        "business_cost": business_cost(y, np.zeros(len(y), dtype=bool), cost),
+        "rows": float(len(y)),
+    }

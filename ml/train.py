@@ -23,8 +23,9 @@ from tqdm.auto import tqdm
 from ml import plots
 from ml.config import PROJECT_ROOT, Params, Settings
 from ml.data import Dataset
-from ml.evaluate import best_threshold, evaluate, roc_points
+from ml.evaluate import approved_metrics, best_threshold, calibration, evaluate, roc_points
 from ml.features import FeatureBuilder
+from ml.performance import CALIBRATION_TAG
 from ml.pyfunc_model import SCORING_ARTIFACT, CreditScoringPyfunc
 from ml.schema import FeatureSchema, encode_frame, infer_schema
 from ml.scoring import ModelMeta, ScoringModel
@@ -225,8 +226,14 @@ def train_model(dataset: Dataset, params: Params, settings: Settings, quiet: boo
         y_test = test[target].to_numpy()
         test_metrics = evaluate(y_test, test_scores, threshold, params.cost)
         valid_metrics = evaluate(valid[target].to_numpy(), valid_scores, threshold, params.cost)
+        test_calibration = calibration(y_test, test_scores)
         metrics = {
             **{f"test_{k}": v for k, v in test_metrics.items()},
+            **{
+                f"test_approved_{k}": v
+                for k, v in approved_metrics(y_test, test_scores, threshold, params.cost).items()
+            },
+            "test_ece": test_calibration["ece"],
             **{f"valid_{k}": v for k, v in valid_metrics.items()},
             "threshold": threshold,
             "best_iteration": float(booster.best_iteration),
@@ -244,6 +251,8 @@ def train_model(dataset: Dataset, params: Params, settings: Settings, quiet: boo
         model = ScoringModel(booster, schema, meta)
         _log_figures(y_test, test_scores, threshold, booster)
         mlflow.log_dict(roc_points(y_test, test_scores), "curves/roc_test.json")
+        mlflow.log_dict(test_calibration, "curves/calibration_test.json")
+        mlflow.set_tag(CALIBRATION_TAG, json.dumps(test_calibration, separators=(",", ":")))
         mlflow.log_dict(schema.model_dump(), "schema/schema.json")
         reference_path = Path(tmp) / REFERENCE_FILE
         _reference_sample(train, model, params.reference.rows, params.split.seed).to_parquet(reference_path)

@@ -8,7 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from api.identity_keys import KeyRing, load_keys
+from api.identity_keys import KeyRing, load_keys, parse_keys
+from api.identity_roles import Role
 
 SERVICE_VERSION = "0.1.0"
 
@@ -29,6 +30,7 @@ class ApiSettings(BaseSettings):
     # Identities (docs/access.md). Nothing set = open access for local use, with a warning.
     api_keys: str = ""  # "label:role:key,..."; a bare key is a scorer (the pre-roles form)
     admin_api_keys: str = ""  # bare keys with the lead role (the pre-roles form)
+    outcomes_api_keys: str = ""  # bare keys with the outcomes role: may read and post outcomes only
     api_keys_file: Path | None = None  # one "label:role:key" a line, e.g. a mounted secret
     jwt_secret: str = ""  # HS256 shared with the console, which signs its users' calls
     jwt_jwks_url: str = ""  # an OIDC provider's JWKS: RS256 tokens of its users
@@ -60,7 +62,8 @@ class ApiSettings(BaseSettings):
 
     def key_ring(self) -> KeyRing:
         """The configured API keys with their labels and roles (KeyConfigError names a bad entry)."""
-        return KeyRing(load_keys(self.api_keys, self.admin_api_keys, self.api_keys_file))
+        outcomes = parse_keys(self.outcomes_api_keys, Role.OUTCOMES, "OUTCOMES_API_KEYS")
+        return KeyRing(load_keys(self.api_keys, self.admin_api_keys, self.api_keys_file) + outcomes)
 
     def cors_origin_list(self) -> frozenset[str]:
         return _split_keys(self.cors_origins)
