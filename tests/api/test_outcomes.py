@@ -15,7 +15,7 @@ from sklearn import metrics
 
 from ml.inference_log import normalize_database_url
 from ml.outcomes import outcomes_for_batch, read_corrections, read_outcomes
-from tests.api.conftest import Api, api_env, launch_api
+from tests.api.conftest import ADMIN_KEY, Api, api_env, launch_api
 from tests.servers import create_postgres_database, drop_postgres_database
 
 OUTCOMES_KEY = "outcomes-key-5d1e09a7c3"
@@ -182,6 +182,8 @@ def test_outcomes_are_idempotent_corrections_kept_and_bad_rows_named(
     refused = post_outcomes(api, "request_id,row,defaulted,observed_at\nnope,1,0,2026-04-03\n")
     assert refused.status_code == 422 and refused.json()["errors"][0]["row"] == 2
 
+    lead = post_outcomes(api, first, key=ADMIN_KEY)  # admin (lead) keys may record outcomes too
+    assert lead.status_code == 200 and lead.json()["unchanged"] == 6
     assert post_outcomes(api, first, key=None).status_code == 401
     scorer = post_outcomes(api, first, key="scoring-key-3f9a1c77d2")
     assert scorer.status_code == 403 and "outcomes" in scorer.json()["detail"]
