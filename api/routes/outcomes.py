@@ -17,7 +17,7 @@ from api.routes.predict import ERRORS, SPOOL_BYTES, _json_records
 from api.schemas import RowError
 from api.scoring import InputError
 from api.strict_json import StrictJsonRoute
-from ml.outcomes import ImportResult, OutcomesInputError, csv_chunks, import_outcomes, json_chunks
+from ml.outcomes import COLUMNS, ImportResult, OutcomesInputError, csv_chunks, import_outcomes, json_chunks
 
 router = APIRouter(
     tags=["outcomes"], route_class=StrictJsonRoute, dependencies=[Depends(require(Permission.POST_OUTCOMES))]
@@ -81,7 +81,7 @@ async def post_outcomes(
     settings = request.app.state.settings
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        records = await _json_records(request, settings.max_json_bytes, settings.max_batch_rows)
+        records = await _json_records(request, settings, len(COLUMNS))
         result = await _import(settings.database_url, json_chunks(records), strict)
     elif content_type == "multipart/form-data":
         form = await request.form(max_files=1, max_fields=4)
