@@ -1,27 +1,82 @@
-"""Dependencies shared by the routes: the served model (or a clear 503) and the inference log."""
+"""Dependencies shared by the routes, as `Annotated` types: what `create_app` and the lifespan put on
+`app.state` (settings, model holder, registry actions, inference log, drift runner, HTTP client), the
+served model (or a clear 503), and the inference-log recording of scored rows.
+
+Each reader is `async`: FastAPI would run a plain `def` dependency in its thread pool, on every request.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import logging
+import time
 from collections.abc import Iterator
 from typing import Annotated, Any
 
+import httpx
 import numpy as np
 from fastapi import Depends, HTTPException, Request, status
 
 from api import metrics
+from api.core.config import ApiSettings
+from api.drift_jobs import DriftRunner
 from api.logging import request_id_var
-from api.model_holder import LoadedModel
+from api.model_holder import LoadedModel, ModelHolder
+from api.registry_actions import RegistryActions
 from api.scoring import LoggedFeatures, Scored
+from ml.inference_log import InferenceLogWriter
 
 logger = logging.getLogger("api.inference_log")
 
 
-async def served_model(request: Request) -> LoadedModel:
+async def app_settings(request: Request) -> ApiSettings:
+    settings: ApiSettings = request.app.state.settings
+    return settings
+
+
+async def model_holder(request: Request) -> ModelHolder:
+    holder: ModelHolder = request.app.state.holder
+    return holder
+
+
+async def registry_actions(request: Request) -> RegistryActions:
+    registry: RegistryActions = request.app.state.registry
+    return registry
+
+
+async def inference_log(request: Request) -> InferenceLogWriter:
+    writer: InferenceLogWriter = request.app.state.inference_log
+    return writer
+
+
+async def drift_runner(request: Request) -> DriftRunner:
+    runner: DriftRunner = request.app.state.drift_runner
+    return runner
+
+
+async def http_client(request: Request) -> httpx.AsyncClient:
+    client: httpx.AsyncClient = request.app.state.http
+    return client
+
+
+async def uptime_s(request: Request) -> float:
+    started: float = request.app.state.started
+    return time.monotonic() - started
+
+
+SettingsDep = Annotated[ApiSettings, Depends(app_settings)]
+HolderDep = Annotated[ModelHolder, Depends(model_holder)]
+RegistryDep = Annotated[RegistryActions, Depends(registry_actions)]
+InferenceLogDep = Annotated[InferenceLogWriter, Depends(inference_log)]
+DriftRunnerDep = Annotated[DriftRunner, Depends(drift_runner)]
+HttpDep = Annotated[httpx.AsyncClient, Depends(http_client)]
+UptimeDep = Annotated[float, Depends(uptime_s)]
+
+
+async def served_model(holder: HolderDep) -> LoadedModel:
     """The model at the time of the request; every later step of the request uses this one object."""
-    served = request.app.state.holder.current
+    served = holder.current
     if served is None:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -48,9 +103,9 @@ async def record_scored(request: Request, served: LoadedModel, scored: Scored) -
             metrics.PREDICTIONS.labels(version, decision).inc(count)
     if scored.rejected:
         metrics.REJECTED_ROWS.inc(scored.rejected)
-    writer = request.app.state.inference_log
+    writer = await inference_log(request)
     rows = _log_rows(served, scored, request_id())
-    if not request.app.state.settings.inference_log_sync:
+    if not (await app_settings(request)).inference_log_sync:
         writer.append_lazy(rows, count=len(scored.rows), request_id=request_id())
         return
     try:

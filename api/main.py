@@ -1,39 +1,33 @@
-"""The FastAPI application: `uvicorn api.main:app` (or `python -m api.main`, which honours PORT)."""
+"""The FastAPI application, `api.main:app`; a replica runs it with `python -m api` (api/__main__.py)."""
 
 from __future__ import annotations
 
-from api.lean_imports import block_unused_imports, limit_heap_growth, quiet_openmp
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
 
-block_unused_imports()
-limit_heap_growth()
-quiet_openmp()
+import httpx
+from fastapi import FastAPI
 
-import asyncio  # noqa: E402
-import contextlib  # noqa: E402
-import logging  # noqa: E402
-import time  # noqa: E402
-from collections.abc import AsyncIterator  # noqa: E402
-
-import httpx  # noqa: E402
-from fastapi import FastAPI  # noqa: E402
-
-from api.auth import Authenticator  # noqa: E402
-from api.batch_slots import BatchSlots  # noqa: E402
-from api.core.config import SERVICE_VERSION, ApiSettings, get_settings  # noqa: E402
-from api.drift_jobs import DriftRunner  # noqa: E402
-from api.drift_metrics import register_drift_gauges  # noqa: E402
-from api.errors import install_error_handlers  # noqa: E402
-from api.logging import configure_logging  # noqa: E402
-from api.middleware import RequestContextMiddleware  # noqa: E402
-from api.mlflow_source import MlflowSource  # noqa: E402
-from api.model_cache import ModelCache  # noqa: E402
-from api.model_holder import ModelHolder  # noqa: E402
-from api.registry_actions import RegistryActions  # noqa: E402
-from api.routes import drift, explain, health, model, models, outcomes, performance, predict  # noqa: E402
-from api.routes import metrics as metrics_route  # noqa: E402
-from api.security import install_security  # noqa: E402
-from ml.config import load_params  # noqa: E402
-from ml.inference_log import InferenceLogWriter  # noqa: E402
+from api.auth import Authenticator
+from api.batch_slots import BatchSlots
+from api.core.config import SERVICE_VERSION, ApiSettings, get_settings
+from api.drift_jobs import DriftRunner
+from api.drift_metrics import register_drift_gauges
+from api.errors import install_error_handlers
+from api.logging import configure_logging
+from api.middleware import RequestContextMiddleware
+from api.mlflow_source import MlflowSource
+from api.model_cache import ModelCache
+from api.model_holder import ModelHolder
+from api.registry_actions import RegistryActions
+from api.routes import drift, explain, health, model, models, outcomes, performance, predict
+from api.routes import metrics as metrics_route
+from api.security import install_security
+from ml.config import load_params
+from ml.inference_log import InferenceLogWriter
 
 logger = logging.getLogger("api")
 
@@ -116,15 +110,3 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
 
 app = create_app()
-
-
-def main() -> None:
-    import uvicorn
-
-    settings = get_settings()
-    # A container listens on all its interfaces; the platform decides what reaches it.
-    uvicorn.run("api.main:app", host="0.0.0.0", port=settings.port, log_level=settings.log_level.lower())  # nosec B104
-
-
-if __name__ == "__main__":
-    main()

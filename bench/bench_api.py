@@ -23,7 +23,6 @@ import asyncio
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,7 +43,7 @@ from ml.generate import generate_applications  # noqa: E402
 from ml.registry import Registry  # noqa: E402
 from ml.schema import encode_frame  # noqa: E402
 from ml.scoring import MODEL_SCORING_SUBDIR, ScoringModel  # noqa: E402
-from tests.servers import BIN, Server, free_port, start_mlflow, start_process  # noqa: E402
+from tests.servers import API_ENV, BIN, Server, api_command, free_port, start_mlflow, start_process  # noqa: E402
 
 RESULTS_DIR = ROOT / "bench" / "results"
 BATCH_ROWS = 100_000
@@ -163,6 +162,7 @@ def start_api(workdir: Path, tracking_uri: str, name: str, alias: str) -> tuple[
     """Start the API; return it and the seconds from process start to /health 200."""
     port = free_port()
     env = {
+        **API_ENV,
         "MLFLOW_TRACKING_URI": tracking_uri,
         "MODEL_NAME": name,
         "MODEL_ALIAS": alias,
@@ -172,41 +172,18 @@ def start_api(workdir: Path, tracking_uri: str, name: str, alias: str) -> tuple[
         "ADMIN_API_KEYS": "",
         "LOG_LEVEL": "INFO",  # as deployed: one JSON access line per request
     }
-    command = [
-        str(BIN / "uvicorn"),
-        "api.main:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--no-access-log",
-    ]
     workdir.mkdir(parents=True, exist_ok=True)
-    url = f"http://127.0.0.1:{port}"
-    log = open(workdir / "api.log", "ab")  # noqa: SIM115 - kept open for the process's lifetime
     started = time.perf_counter()
-    process = subprocess.Popen(
-        command,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **env},
-        cwd=ROOT,
-        start_new_session=True,
+    # Polled every 20 ms: the default 250 ms is too coarse for this figure.
+    server = start_process(
+        api_command(port, "--no-access-log"),
+        f"http://127.0.0.1:{port}",
+        workdir / "api.log",
+        env=env,
+        timeout_s=120,
+        poll_s=0.02,
     )
-    server = Server(process, url, workdir / "api.log", command, env)
-    # Polled every 20 ms: tests.servers.start_process polls every 250 ms, too coarse for this figure.
-    with httpx.Client(timeout=2) as client:
-        while time.perf_counter() - started < 120:
-            if process.poll() is not None:
-                raise RuntimeError(f"the API exited:\n{server.log()[-3000:]}")
-            try:
-                if client.get(url + "/health").status_code == 200:
-                    return server, time.perf_counter() - started
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.02)
-    server.stop()
-    raise RuntimeError(f"the API was not ready in 120 s:\n{server.log()[-3000:]}")
+    return server, time.perf_counter() - started
 
 
 def start_mlflow_serve(workdir: Path, tracking_uri: str, model_uri: str) -> tuple[Server, float]:

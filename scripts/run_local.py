@@ -12,13 +12,14 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))  # run as a script: `scripts` is a package of the repository
+
+from scripts.servers import API_ENV, BIN, Server, api_command, start_process  # noqa: E402
+
 LOG_DIR = ROOT / ".run"
 HOST = os.environ.get("RUN_HOST", "127.0.0.1")
 
@@ -58,12 +59,7 @@ MLFLOW = Service(
         "1",
     ],
 )
-API = Service(
-    "api",
-    _port("API_PORT", 8000),
-    "/health",
-    [str(BIN / "uvicorn"), "api.main:app", "--host", HOST, "--port", str(_port("API_PORT", 8000))],
-)
+API = Service("api", _port("API_PORT", 8000), "/health", api_command(_port("API_PORT", 8000), host=HOST))
 CONSOLE = Service(
     "console",
     _port("CONSOLE_PORT", 8501),
@@ -89,47 +85,15 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex((HOST, port)) == 0
 
 
-def wait_healthy(service: Service, process: subprocess.Popen, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(
-                f"{service.name} exited with {process.returncode}; see {LOG_DIR / service.name}.log"
-            )
-        try:
-            # Our own http:// URL, built from HOST and a port: no file:// or custom scheme can get in.
-            with urllib.request.urlopen(service.url + service.health_path, timeout=2) as response:  # noqa: S310  # nosec B310
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(
-        f"{service.name} not healthy after {timeout_s:.0f} s; see {LOG_DIR / service.name}.log"
-    )
-
-
-def start(service: Service, env: dict[str, str]) -> subprocess.Popen:
+def start(service: Service, env: dict[str, str]) -> Server:
     if port_in_use(service.port):
         raise RuntimeError(f"port {service.port} is taken: is the stack already running? ({service.name})")
-    log = open(LOG_DIR / f"{service.name}.log", "ab")  # noqa: SIM115 - open for the process's lifetime
     print(f"starting {service.name} on {service.url} ...", flush=True)
-    process = subprocess.Popen(
-        service.command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    wait_healthy(service, process)
-    return process
-
-
-def stop_all(processes: list[subprocess.Popen]) -> None:
-    for process in reversed(processes):
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    for process in processes:
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+    log = LOG_DIR / f"{service.name}.log"
+    try:
+        return start_process(service.command, service.url, log, env, service.health_path, timeout_s=120)
+    except RuntimeError as exc:
+        raise RuntimeError(f"{service.name} did not become healthy; see {log}") from exc
 
 
 def main() -> int:
@@ -142,13 +106,13 @@ def main() -> int:
         # MLflow's job runner (GenAI scorers) forks a consumer per core; the platform does not use it.
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
     }
-    processes: list[subprocess.Popen] = []
+    servers: list[Server] = []
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        processes.append(start(MLFLOW, env))
+        servers.append(start(MLFLOW, env))
         subprocess.run([sys.executable, "-m", "ml", "bootstrap"], cwd=ROOT, env=env, check=True)
-        processes.append(start(API, env))
-        processes.append(start(CONSOLE, env))
+        servers.append(start(API, {**env, **API_ENV}))
+        servers.append(start(CONSOLE, env))
         print(
             "\nThe stack is up:\n"
             f"  MLflow UI     {MLFLOW.url}\n"
@@ -157,7 +121,7 @@ def main() -> int:
             f"Logs in {LOG_DIR}/. Ctrl-C stops everything.",
             flush=True,
         )
-        while all(process.poll() is None for process in processes):
+        while all(server.process.poll() is None for server in servers):
             time.sleep(1)
         print("a service stopped; shutting down (see .run/*.log)", file=sys.stderr)
         return 1
@@ -167,7 +131,8 @@ def main() -> int:
         print(f"make run failed: {exc}", file=sys.stderr)
         return 1
     finally:
-        stop_all(processes)
+        for server in reversed(servers):
+            server.stop(timeout_s=15)
 
 
 if __name__ == "__main__":

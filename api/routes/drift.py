@@ -8,28 +8,21 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse
 
 from api.auth import CandidateManager, require_read
-from api.drift_jobs import DriftRunner
+from api.deps import DriftRunnerDep
 from api.schemas import DriftRunRequest
 from ml.drift.report import REPORT_ID, read_latest, report_paths
 
 router = APIRouter(prefix="/drift", tags=["drift"])
 
 
-def _runner(request: Request) -> DriftRunner:
-    return request.app.state.drift_runner
-
-
-Runner = Annotated[DriftRunner, Depends(_runner)]
-
-
 @router.post("/run", status_code=status.HTTP_202_ACCEPTED)
 async def run_drift_check(
-    runner: Runner, _caller: CandidateManager, window: DriftRunRequest | None = None
+    runner: DriftRunnerDep, _caller: CandidateManager, window: DriftRunRequest | None = None
 ) -> dict[str, Any]:
     """Start a drift check of the inference log in the background; poll `report` for the result."""
     busy = runner.running()
@@ -40,7 +33,7 @@ async def run_drift_check(
 
 
 @router.get("/latest", dependencies=[Depends(require_read)])
-async def latest_drift_summary(runner: Runner) -> dict[str, Any]:
+async def latest_drift_summary(runner: DriftRunnerDep) -> dict[str, Any]:
     """The JSON summary of the latest check (drift share, per-column results, data quality, ...)."""
     summary = read_latest(runner.reports_dir)
     if summary is None:
@@ -53,7 +46,7 @@ async def latest_drift_summary(runner: Runner) -> dict[str, Any]:
 
 @router.get("/reports/{report_id}", dependencies=[Depends(require_read)], response_model=None)
 async def drift_report(
-    runner: Runner, report_id: Annotated[str, PathParam(pattern=REPORT_ID.pattern)]
+    runner: DriftRunnerDep, report_id: Annotated[str, PathParam(pattern=REPORT_ID.pattern)]
 ) -> FileResponse | JSONResponse:
     """The self-contained HTML report; 202 while its check runs, 422 with the reason when it failed."""
     html_path, _ = report_paths(runner.reports_dir, report_id)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from api.core.config import SERVICE_VERSION
+from api.deps import HolderDep, HttpDep, SettingsDep, UptimeDep
 from api.schemas import HealthResponse
 
 router = APIRouter(tags=["health"])
@@ -18,19 +17,18 @@ router = APIRouter(tags=["health"])
     response_model=HealthResponse,
     responses={503: {"model": HealthResponse, "description": "No model loaded yet."}},
 )
-async def health(request: Request) -> JSONResponse:
-    state = request.app.state
-    served = state.holder.current
-    reachable = await state.holder.mlflow_reachable(state.http, state.settings.health_cache_s)
+async def health(holder: HolderDep, settings: SettingsDep, http: HttpDep, uptime: UptimeDep) -> JSONResponse:
+    served = holder.current
+    reachable = await holder.mlflow_reachable(http, settings.health_cache_s)
     status = "unavailable" if served is None else "healthy" if reachable else "degraded"
     body = HealthResponse(
         status=status,
         model_loaded=served is not None,
-        model_name=state.settings.model_name,
+        model_name=settings.model_name,
         model_version=served.version if served else None,
-        model_alias=state.settings.model_alias,
+        model_alias=settings.model_alias,
         mlflow_reachable=reachable,
         service_version=SERVICE_VERSION,
-        uptime_s=round(time.monotonic() - state.started, 3),
+        uptime_s=round(uptime, 3),
     )
     return JSONResponse(body.model_dump(), status_code=200 if served else 503)

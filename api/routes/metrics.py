@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from api import metrics
 from api.auth import require_metrics_token
+from api.deps import InferenceLogDep
 
 router = APIRouter(tags=["health"])
 
@@ -17,8 +18,7 @@ router = APIRouter(tags=["health"])
     responses={200: {"content": {"text/plain": {}}}},
     dependencies=[Depends(require_metrics_token)],
 )
-async def prometheus_metrics(request: Request) -> Response:
-    writer = request.app.state.inference_log
+async def prometheus_metrics(writer: InferenceLogDep) -> Response:
     metrics.LOG_PENDING.set(writer.pending())
     metrics.LOG_DROPPED.set(writer.dropped)
     body, content_type = metrics.render()

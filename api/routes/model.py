@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
 from api.auth import CandidateManager, require_read
-from api.deps import Served
+from api.deps import HolderDep, Served
 from api.routes.predict import ERRORS
 from api.schemas import ModelInfo, ReloadResponse
 
@@ -32,8 +32,7 @@ async def model_info(served: Served) -> ModelInfo:
 
 
 @router.post("/model/reload", response_model=ReloadResponse, responses=ERRORS)
-async def reload_model(request: Request, caller: CandidateManager) -> ReloadResponse:
-    holder = request.app.state.holder
+async def reload_model(holder: HolderDep, caller: CandidateManager) -> ReloadResponse:
     changed = await asyncio.to_thread(holder.refresh)
     served = holder.current
     return ReloadResponse(changed=changed, served_version=served.version if served else None)

@@ -10,10 +10,12 @@ import asyncio
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path
 
 from api.auth import Auth, ChampionManager, Identity, require_read
+from api.deps import HolderDep, RegistryDep, SettingsDep
 from api.identity_roles import Permission
+from api.model_holder import ModelHolder
 from api.routes.predict import ERRORS
 from api.schemas import ModelsResponse, PromoteRequest, RegistryActionResponse, RollbackRequest
 from api.strict_json import StrictJsonRoute
@@ -23,17 +25,15 @@ REGISTRY_ERRORS = {**ERRORS, 404: ERRORS[422], 409: ERRORS[422]}
 logger = logging.getLogger("api.registry")
 
 
-def _served_version(request: Request) -> str | None:
-    served = request.app.state.holder.current
+def _served_version(holder: ModelHolder) -> str | None:
+    served = holder.current
     return served.version if served else None
 
 
 @router.get("/models", response_model=ModelsResponse, responses=ERRORS, dependencies=[Depends(require_read)])
-async def list_models(request: Request) -> ModelsResponse:
-    overview = await request.app.state.registry.overview()
-    return ModelsResponse(
-        name=request.app.state.settings.model_name, served_version=_served_version(request), **overview
-    )
+async def list_models(registry: RegistryDep, holder: HolderDep, settings: SettingsDep) -> ModelsResponse:
+    overview = await registry.overview()
+    return ModelsResponse(name=settings.model_name, served_version=_served_version(holder), **overview)
 
 
 def promotion_permission(body: PromoteRequest) -> Permission:
@@ -46,30 +46,29 @@ def promotion_permission(body: PromoteRequest) -> Permission:
 @router.post("/models/{version}/promote", response_model=RegistryActionResponse, responses=REGISTRY_ERRORS)
 async def promote(
     body: PromoteRequest,
-    request: Request,
     version: Annotated[int, Path(ge=1, le=10**9)],
     caller: Identity,
     auth: Auth,
+    registry: RegistryDep,
+    holder: HolderDep,
 ) -> RegistryActionResponse:
     auth.authorize(caller, promotion_permission(body))
     log = {"who": caller.name, "version": str(version), "alias": body.alias, "forced": body.force}
     try:
-        result = await request.app.state.registry.promote(
-            str(version), body.alias, body.reason, caller.name, body.force
-        )
+        result = await registry.promote(str(version), body.alias, body.reason, caller.name, body.force)
     except Exception as exc:
         logger.info("promotion refused", extra={**log, "reason": getattr(exc, "detail", str(exc))})
         raise
     logger.info("promotion done", extra={**log, "verdict": result.get("verdict")})
-    await asyncio.to_thread(request.app.state.holder.refresh)
-    return RegistryActionResponse(**result, served_version=_served_version(request))
+    await asyncio.to_thread(holder.refresh)
+    return RegistryActionResponse(**result, served_version=_served_version(holder))
 
 
 @router.post("/models/rollback", response_model=RegistryActionResponse, responses=REGISTRY_ERRORS)
 async def rollback(
-    body: RollbackRequest, request: Request, caller: ChampionManager
+    body: RollbackRequest, caller: ChampionManager, registry: RegistryDep, holder: HolderDep
 ) -> RegistryActionResponse:
-    result = await request.app.state.registry.rollback(body.reason, caller.name)
+    result = await registry.rollback(body.reason, caller.name)
     logger.info("rollback done", extra={"who": caller.name, "event": result["event"]})
-    await asyncio.to_thread(request.app.state.holder.refresh)
-    return RegistryActionResponse(**result, served_version=_served_version(request))
+    await asyncio.to_thread(holder.refresh)
+    return RegistryActionResponse(**result, served_version=_served_version(holder))

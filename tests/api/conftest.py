@@ -1,4 +1,4 @@
-"""API fixtures: real uvicorn processes running `api.main:app` against the session's real MLflow server.
+"""API fixtures: real API processes (`python -m api`, as in the image) against the session's real MLflow server.
 
 One shared API (keys on, the session champion) serves most tests; `start_api` starts more, each with
 its own environment, inference log and model cache, and stops them when the test ends.
@@ -17,7 +17,7 @@ import pytest
 
 from ml.registry import Registry
 from tests.conftest import Champion
-from tests.servers import BIN, Server, free_port, start_process
+from tests.servers import API_ENV, Server, api_command, free_port, start_process
 
 SCORING_KEY = "scoring-key-3f9a1c77d2"
 ADMIN_KEY = "admin-key-b81e44c0a9"
@@ -43,6 +43,7 @@ class Api:
 
 def api_env(tracking_uri: str, workdir: Path, **overrides: Any) -> dict[str, str]:
     env = {
+        **API_ENV,
         "MLFLOW_TRACKING_URI": tracking_uri,
         "MODEL_NAME": "credit-scoring",
         "MODEL_ALIAS": "champion",
@@ -60,9 +61,8 @@ def api_env(tracking_uri: str, workdir: Path, **overrides: Any) -> dict[str, str
 def launch_api(workdir: Path, env: dict[str, str], accept: tuple[int, ...] = (200,)) -> Api:
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
-    command = [str(BIN / "uvicorn"), "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
-    server = start_process(command, url, workdir / "api.log", env=env, accept=accept, timeout_s=60)
+    server = start_process(api_command(port), url, workdir / "api.log", env=env, accept=accept, timeout_s=60)
     return Api(server, url, env["DATABASE_URL"], Path(env["MODEL_CACHE_DIR"]), env)
 
 
@@ -70,7 +70,8 @@ def launch_api(workdir: Path, env: dict[str, str], accept: tuple[int, ...] = (20
 def api(champion: Champion, tmp_path_factory) -> Iterator[Api]:
     """The shared API: keys on, serving the session champion."""
     workdir = tmp_path_factory.mktemp("api")
-    running = launch_api(workdir, api_env(champion.tracking_uri, workdir))
+    # Every import the process makes goes to its log (tests/api/test_entry_point.py reads them).
+    running = launch_api(workdir, api_env(champion.tracking_uri, workdir, pythonprofileimporttime=1))
     yield running
     running.server.stop()
 

@@ -7,7 +7,6 @@ environment, so each test points it at its servers with monkeypatch.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from ml.registry import Registry
 from tests.conftest import Champion
-from tests.servers import ROOT, Server, free_port, start_process
+from tests.servers import API_ENV, ROOT, Server, api_command, free_port, start_process
 
 APP_DIR = ROOT / "app"
 PAGES = {
@@ -35,11 +34,12 @@ TRAINING_EXPERIMENT = "tests"  # where tests/conftest.py logs its training runs
 def start_api(
     workdir: Path, tracking_uri: str, model_name: str, extra_env: dict[str, str] | None = None
 ) -> Server:
-    """A real `uvicorn api.main:app` on a free port, serving `model_name`'s champion."""
+    """A real API process (`python -m api`) on a free port, serving `model_name`'s champion."""
     if not (ROOT / "api" / "main.py").exists():
         pytest.skip("the scoring API (api/main.py) is not in this tree")
     port = free_port()
     env = {
+        **API_ENV,
         "MLFLOW_TRACKING_URI": tracking_uri,
         "MODEL_NAME": model_name,
         "DATABASE_URL": f"sqlite:///{workdir / 'inference_log.db'}",
@@ -47,8 +47,9 @@ def start_api(
         "MODEL_CACHE_DIR": str(workdir / "model-cache"),
         **(extra_env or {}),
     }
-    command = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    return start_process(command, f"http://127.0.0.1:{port}", workdir / "api.log", env=env, timeout_s=120)
+    return start_process(
+        api_command(port), f"http://127.0.0.1:{port}", workdir / "api.log", env=env, timeout_s=120
+    )
 
 
 @pytest.fixture(scope="session")

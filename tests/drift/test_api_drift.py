@@ -18,8 +18,9 @@ from ml.cli import main
 from ml.inference_log import read_inference_log
 from tests.drift.conftest import MONITORING_EXPERIMENT, SHIFTED, write_params
 from tests.servers import (
-    BIN,
+    API_ENV,
     Server,
+    api_command,
     create_postgres_database,
     drop_postgres_database,
     free_port,
@@ -68,6 +69,7 @@ def drift_api(request, champion, params, batches, tmp_path_factory) -> Iterator[
         api_current_rows=API_CURRENT_ROWS,
     )
     env = {
+        **API_ENV,
         "MLFLOW_TRACKING_URI": champion.tracking_uri,
         "MODEL_NAME": champion.name,
         "MODEL_ALIAS": "champion",
@@ -79,8 +81,7 @@ def drift_api(request, champion, params, batches, tmp_path_factory) -> Iterator[
         "MONITORING_EXPERIMENT_NAME": MONITORING_EXPERIMENT,
     }
     port = free_port()
-    command = [str(BIN / "uvicorn"), "api.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    server = start_process(command, f"http://127.0.0.1:{port}", workdir / "api.log", env=env)
+    server = start_process(api_command(port), f"http://127.0.0.1:{port}", workdir / "api.log", env=env)
     running = DriftApi(server, database_url, reports, params_file)
     try:
         records = json.loads(

@@ -15,27 +15,30 @@ from typing import Any
 import httpx
 
 from ml.generate import generate_applications
-from tests.servers import BIN, Server, free_port, start_process
+from tests.servers import API_ENV, Server, api_command, free_port, start_process
 
 # uvicorn re-raises the signal it handled once its graceful shutdown is over, so -SIGTERM is clean too.
 GRACEFUL_EXIT = {0, -signal.SIGTERM}
 
 
 def start_api(workdir: Path, env: dict[str, str], port: int | None = None) -> Server:
-    """Start `uvicorn api.main:app` in `workdir` and wait until /health answers 200."""
+    """Start an API replica (`python -m api`) in `workdir` and wait until /health answers 200."""
     port = port or free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     defaults = {
+        **API_ENV,
         "MODEL_CACHE_DIR": str(workdir / "model-cache"),
         "DATABASE_URL": f"sqlite:///{workdir / 'inference_log.db'}",
         "API_KEYS": "",
         "ADMIN_API_KEYS": "",
         "LOG_LEVEL": "WARNING",
     }
-    command = [str(BIN / "python"), "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--no-access-log"]
     return start_process(
-        command, f"http://127.0.0.1:{port}", workdir / "api.log", env={**defaults, **env}, cwd=workdir
+        api_command(port, "--no-access-log"),
+        f"http://127.0.0.1:{port}",
+        workdir / "api.log",
+        env={**defaults, **env},
+        cwd=workdir,
     )
 
 
