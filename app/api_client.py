@@ -76,6 +76,16 @@ class ApiClient:
     def drift_report_html(self, report_id: str) -> str:
         return self._send("GET", f"/drift/reports/{report_id}").text
 
+    def performance(self) -> dict[str, Any]:
+        """Realized and estimated performance per model version and cohort (the report may take a
+        couple of seconds over a large log)."""
+        return self._json("GET", "/performance", timeout_s=max(self.timeout_s, 60.0))
+
+    def post_outcomes_csv(self, filename: str, content: bytes) -> dict[str, Any]:
+        """Record an outcomes file; safe to repeat (the same outcome twice changes nothing)."""
+        files = {"file": (filename, content, "text/csv")}
+        return self._json("POST", "/outcomes", files=files, timeout_s=max(self.timeout_s, 120.0))
+
     # scoring (repeating one only logs the row twice, so connection failures are retried) ------------
 
     def predict(self, features: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ PAGES = {
     "drift": APP_DIR / "pages" / "3_Data_drift.py",
     "experiments": APP_DIR / "pages" / "4_Experiments.py",
     "registry": APP_DIR / "pages" / "5_Model_registry.py",
+    "performance": APP_DIR / "pages" / "6_Performance.py",
 }
 TRAINING_EXPERIMENT = "tests"  # where tests/conftest.py logs its training runs
 
