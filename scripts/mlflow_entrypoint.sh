@@ -46,6 +46,14 @@ admin_username = ${MLFLOW_AUTH_ADMIN_USERNAME:-admin}
 authorization_function = mlflow.server.auth:authenticate_request_basic_auth
 INI
     set -- "$@" --app-name basic-auth
+    # The console's and the API's own users (docs/access.md): created once the server answers, by a
+    # short-lived child that outlives this shell's exec; a failure is logged and the server runs on.
+    if [ -n "${MLFLOW_CONSOLE_PASSWORD:-}${MLFLOW_API_PASSWORD:-}" ]; then
+        MLFLOW_TRACKING_URI="http://127.0.0.1:$PORT" \
+        MLFLOW_TRACKING_USERNAME="${MLFLOW_AUTH_ADMIN_USERNAME:-admin}" \
+        MLFLOW_TRACKING_PASSWORD="$MLFLOW_AUTH_ADMIN_PASSWORD" \
+            python "$(dirname "$0")/mlflow_users.py" --wait 600 &
+    fi
 fi
 
 exec "$@"

@@ -145,7 +145,7 @@ def test_secrets_are_referenced_never_embedded() -> None:
         "DATABASE_URL",
         "API_KEYS",
         "ADMIN_API_KEYS",
-        "CONSOLE_API_KEY",
+        "JWT_SECRET",
         "MLFLOW_BACKEND_STORE_URI",
     }
     for name, config in by_kind("ConfigMap").items():

@@ -1,0 +1,41 @@
+"""As the blueprint wires it: the MLflow image creates the console's and the API's users on start
+(scripts/mlflow_users.py from its entrypoint), the API serves with its own user, and the console's
+user, read-only, is refused a write; neither service holds the admin password."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from tests.deploy.deploy_helpers import LocalBlueprint, Started, blueprint_service
+
+
+def _as(service_env: dict[str, str], url: str) -> httpx.Client:
+    auth = (service_env["MLFLOW_TRACKING_USERNAME"], service_env["MLFLOW_TRACKING_PASSWORD"])
+    return httpx.Client(base_url=url, auth=auth, timeout=30)
+
+
+def test_only_mlflow_holds_the_admin_password() -> None:
+    for service in ("api", "app"):
+        env = {var["key"]: var for var in blueprint_service(service)["envVars"]}
+        assert env["MLFLOW_TRACKING_USERNAME"]["value"] != "admin"
+        assert env["MLFLOW_TRACKING_PASSWORD"]["fromService"]["envVarKey"] != "MLFLOW_AUTH_ADMIN_PASSWORD"
+
+
+def test_the_images_create_least_privilege_users(
+    mlflow_from_image: Started, api_from_image: Started, local_blueprint: LocalBlueprint
+) -> None:
+    console_env = local_blueprint.env("app", {})
+    with _as(console_env, mlflow_from_image.url) as console:
+        deadline = time.monotonic() + 60
+        while (
+            found := console.get("/api/2.0/mlflow/registered-models/get", params={"name": "credit-scoring"})
+        ).status_code == 401:
+            assert time.monotonic() < deadline, "the console's MLflow user was not created"
+            time.sleep(1)
+        assert found.status_code == 200
+        body = {"name": "credit-scoring", "alias": "champion", "version": "1"}
+        assert console.post("/api/2.0/mlflow/registered-models/alias", json=body).status_code == 403
+    health = httpx.get(api_from_image.url + "/health", timeout=10).json()
+    assert health["model_loaded"] and health["mlflow_reachable"], health
