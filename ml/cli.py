@@ -117,8 +117,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         save_model_dir(result, dataset, params, settings, Path(args.model_out))
         summary["model_out"] = args.model_out
     if args.register or args.promote:
+        from ml.validation_report import register_version
+
         registry = _registry(args)
-        summary["version"] = registry.register(result.model_uri, result.run_id)
+        summary["version"] = register_version(registry, result.model_uri, result.run_id, params)
         if args.promote:
             event, verdict = registry.promote(
                 summary["version"], args.promote, args.reason or "trained by CLI"
@@ -129,8 +131,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_register(args: argparse.Namespace) -> int:
+    from ml.validation_report import register_version
+
     registry = _registry(args)
-    version = registry.register(f"runs:/{args.run_id}/model", args.run_id)
+    version = register_version(registry, f"runs:/{args.run_id}/model", args.run_id, _params(args))
     print(f"registered run {args.run_id} as {registry.name} version {version}")
     return EXIT_OK
 
@@ -202,6 +206,7 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     """Make sure the registry has a champion: train a demo model on generated data when it has none."""
     from ml.data import generated_dataset
     from ml.train import train_model
+    from ml.validation_report import register_version
 
     registry = _registry(args)
     current = registry.version_for("champion")
@@ -211,9 +216,50 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     params, settings = _params(args), _settings(args)
     print(f"no champion for {registry.name}: training a demo model on {args.rows} generated rows")
     result = train_model(generated_dataset(args.rows, params.data.seed), params, settings, quiet=args.quiet)
-    version = registry.register(result.model_uri, result.run_id)
+    version = register_version(registry, result.model_uri, result.run_id, params)
     registry.promote(version, "champion", "bootstrap: first demo model", force=False)
     print(f"{registry.name} v{version} is champion (test AUC {result.metrics['test_roc_auc']:.4f})")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write a version's validation report (HTML + Markdown) to a file."""
+    from ml.validation_report import write_report
+
+    output = Path(
+        args.output or Path(_params(args).drift.reports_dir) / f"validation_report_v{args.version}.html"
+    )
+    for path in write_report(_registry(args), args.version, _params(args), output):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_fairness(args: argparse.Namespace) -> int:
+    """Approval rate per protected group and time window of the inference log."""
+    from ml.fairness import live_approval_rates
+    from ml.inference_log import read_inference_log
+
+    params = _params(args)
+    url = args.database_url or os.environ.get("DATABASE_URL")
+    log = read_inference_log(url, last_n=args.last_n, since=args.since, until=args.until)
+    rates = live_approval_rates(log, params.fairness, args.window)
+    if args.json:
+        _print_json(rates.to_dict(orient="records"))
+        return EXIT_OK
+    if rates.empty:
+        print(
+            f"no scored rows with a protected attribute ({', '.join(params.fairness.protected)}) in the log"
+        )
+        return EXIT_OK
+    print(f"{len(log)} scored rows; approval rate per group and {args.window} window")
+    print(f"{'window':<26} {'attribute':<14} {'group':<14} {'rows':>7} {'approved':>9} {'ratio':>6}")
+    for row in rates.itertuples():
+        flag = "" if row.gated else "  (too few rows: not in the ratio)"
+        ratio = "" if row.approval_ratio != row.approval_ratio else f"{row.approval_ratio:.2f}"
+        print(
+            f"{row.window:<26} {row.attribute:<14} {row.group:<14} {row.rows:>7} "
+            f"{row.approval_rate:>9.1%} {ratio:>6}{flag}"
+        )
     return EXIT_OK
 
 
@@ -374,6 +420,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("prepare-data", cmd_prepare_data, "write the pipeline's training CSV: import --source or generate"),
         ("evaluate", cmd_evaluate, "evaluate a `train --model-out` directory into metrics.json and plots"),
         ("version-data", cmd_version_data, "dvc add + dvc push a data file; print (and tag) its DVC hash"),
+        ("report", cmd_report, "write a version's validation report (HTML and Markdown)"),
+        ("fairness", cmd_fairness, "approval rate per protected group and window of the inference log"),
     ]
     parsers = {}
     for name, handler, help_text in commands:
@@ -453,6 +501,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="first version the batch (--current/--data) with DVC in this repository (dvc add + push) "
         "and tag the run and version with its hash",
     )
+
+    p = parsers["report"]
+    p.add_argument("version")
+    p.add_argument(
+        "--output", "-o", help="HTML file (default: <reports_dir>/validation_report_v<VERSION>.html)"
+    )
+
+    p = parsers["fairness"]
+    p.add_argument("--database-url", help="inference log database (default: $DATABASE_URL, else SQLite)")
+    p.add_argument("--last-n", type=int, help="most recent rows only")
+    p.add_argument("--since", type=_moment, help="window start (ISO, UTC)")
+    p.add_argument("--until", type=_moment, help="window end, excluded (ISO, UTC)")
+    p.add_argument("--window", default="1D", help="pandas frequency of the windows (default 1D: per day)")
+    p.add_argument("--json", action="store_true")
 
     p = parsers["prepare-data"]
     p.add_argument("--source", default="", help="CSV to import, e.g. application_train.csv (empty: generate)")

@@ -60,9 +60,47 @@ class ReferenceParams(BaseModel):
     rows: int = 50_000
 
 
+class FairnessGateParams(BaseModel):
+    """Fairness criteria of the quality gate; a criterion set to null is not checked."""
+
+    enabled: bool = True
+    min_approval_ratio: float | None = Field(0.7, ge=0, le=1)  # four-fifths rule: 0.8 (see params.yaml)
+    max_equal_opportunity_diff: float | None = Field(0.2, ge=0, le=1)
+
+
 class GateParams(BaseModel):
     min_auc: float = 0.70
     max_auc_drop: float = 0.01
+    fairness: FairnessGateParams = FairnessGateParams()
+
+
+class ReasonParams(BaseModel):
+    """Reason codes: attributes never cited to an applicant, and how many reasons are given."""
+
+    excluded: list[str] = Field(default_factory=lambda: ["CODE_GENDER", "DAYS_BIRTH"])
+    max_reasons: int = Field(4, ge=1, le=10)
+
+
+class FairnessParams(BaseModel):
+    """Protected attributes; the age column is cut into bands of years (any other column is used as is)."""
+
+    protected: list[str] = Field(default_factory=lambda: ["CODE_GENDER", "DAYS_BIRTH"])
+    age_column: str = "DAYS_BIRTH"
+    age_bands: list[int] = Field(default_factory=lambda: [25, 35, 45, 55])
+    min_group_rows: int = Field(100, ge=1)  # smaller groups are reported, never gated
+    max_groups: int = Field(20, ge=2)  # a numeric column with more values is cut into quartiles
+    bootstrap: int = Field(200, ge=0)  # 0 = no confidence intervals
+    confidence: float = Field(0.95, gt=0, lt=1)
+    seed: int = 42
+
+
+class StabilityParams(BaseModel):
+    """Population / characteristic stability (PSI, CSI) with the scorecard industry's bands."""
+
+    score_bands: int = Field(10, ge=2, le=50)
+    feature_bins: int = Field(10, ge=2, le=50)
+    watch: float = 0.10
+    act: float = 0.25
 
 
 class DriftParams(BaseModel):
@@ -100,6 +138,9 @@ class Params(BaseModel):
     gate: GateParams = GateParams()
     drift: DriftParams = DriftParams()
     performance: PerformanceParams = PerformanceParams()
+    reasons: ReasonParams = ReasonParams()
+    fairness: FairnessParams = FairnessParams()
+    stability: StabilityParams = StabilityParams()
 
 
 def load_params(path: str | Path | None = None) -> Params:

@@ -58,3 +58,19 @@ def score_distribution_figure(y_true: np.ndarray, scores: np.ndarray, threshold:
     ax.set(xlabel="Probability of default", ylabel="Density", title="Score distribution (test)")
     ax.legend()
     return fig
+
+
+def calibration_figure(y_true: np.ndarray, scores: np.ndarray, bins: int = 10) -> Figure:
+    """Observed default rate against the predicted probability, per score decile."""
+    from sklearn.calibration import calibration_curve
+
+    observed, predicted = calibration_curve(y_true, scores, n_bins=bins, strategy="quantile")
+    fig, ax = plt.subplots(figsize=(5, 5))
+    top = max(float(np.max(predicted)), float(np.max(observed)), 0.05)
+    ax.plot([0, top], [0, top], linestyle="--", color="grey", label="perfectly calibrated")
+    ax.plot(predicted, observed, marker="o", label="model (deciles of the score)")
+    ax.set(
+        xlabel="Predicted probability of default", ylabel="Observed default rate", title="Calibration (test)"
+    )
+    ax.legend(loc="upper left")
+    return fig

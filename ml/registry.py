@@ -19,6 +19,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from ml.config import GateParams
+from ml.fairness import gate_failures, gate_summary, load_run_fairness
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -48,6 +49,8 @@ class GateVerdict:
     champion_auc: float | None = None
     reasons: list[str] = field(default_factory=list)
     who: str | None = None  # who asked for the promotion this verdict answered
+    fairness: list[dict[str, Any]] = field(default_factory=list)  # per attribute: the gated figures
+    criteria: dict[str, Any] = field(default_factory=dict)  # the gate's settings at the time
 
 
 @dataclass
@@ -193,7 +196,21 @@ class Registry:
                     f"AUC {candidate_auc:.4f} is worse than champion v{champion} ({champion_auc:.4f}) "
                     f"by more than {self.gate.max_auc_drop:.4f}"
                 )
-        return GateVerdict(not reasons, candidate_auc, champion, champion_auc, reasons)
+        results = (
+            load_run_fairness(self.client, self._version(version).run_id)
+            if self.gate.fairness.enabled
+            else []
+        )
+        reasons.extend(gate_failures(results or [], self.gate.fairness))
+        return GateVerdict(
+            not reasons,
+            candidate_auc,
+            champion,
+            champion_auc,
+            reasons,
+            fairness=gate_summary(results),
+            criteria=self.gate.model_dump(),
+        )
 
     def promote(
         self,

@@ -20,7 +20,7 @@ from mlflow.models import infer_signature
 from sklearn.model_selection import train_test_split
 from tqdm.auto import tqdm
 
-from ml import plots
+from ml import fairness, plots
 from ml.config import PROJECT_ROOT, Params, Settings
 from ml.data import Dataset
 from ml.evaluate import approved_metrics, best_threshold, calibration, evaluate, roc_points
@@ -32,6 +32,10 @@ from ml.scoring import ModelMeta, ScoringModel
 from ml.validate import ValidationReport, validate_frame
 
 REFERENCE_FILE = "reference.parquet"
+TEST_SCORES_ARTIFACT = "evaluation/test_scores.parquet"
+IMPORTANCE_ARTIFACT = "evaluation/feature_importance.json"
+DATA_SUMMARY_ARTIFACT = "evaluation/data_summary.json"
+PARAMS_ARTIFACT = "params/params.json"
 REFERENCE_ARTIFACT_DIR = "reference"
 SCORE_COLUMN = "prediction"
 _SERVING_PACKAGES = ("lightgbm", "numpy", "pandas", "scipy", "pydantic", "pyyaml", "pydantic-settings")
@@ -154,6 +158,42 @@ def _log_figures(y_test: np.ndarray, test_scores: np.ndarray, threshold: float, 
         plt.close(figure)
 
 
+def _date_range(frame: pd.DataFrame) -> list[str] | None:
+    """First and last date of the data's first date column, if it has one (Home Credit has none)."""
+    for column in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+            dates = frame[column].dropna()
+            if len(dates):
+                return [str(dates.min()), str(dates.max())]
+    return None
+
+
+def _log_evaluation(
+    test: pd.DataFrame,
+    test_scores: np.ndarray,
+    threshold: float,
+    booster: lgb.Booster,
+    params: Params,
+    tmp: Path,
+) -> list[fairness.AttributeFairness]:
+    """What the validation report and the fairness gate read back: fairness figures and table, the
+    test scores (with the protected columns), feature importance and the full parameters."""
+    target = test[params.data.target].to_numpy()
+    results = fairness.assess(test, target, test_scores, threshold, params.fairness)
+    mlflow.log_metrics(fairness.as_metrics(results))
+    mlflow.log_dict([result.as_dict() for result in results], fairness.FAIRNESS_ARTIFACT)
+    mlflow.log_text(fairness.as_table(results).to_csv(index=False), fairness.FAIRNESS_TABLE_ARTIFACT)
+    protected = [c for c in params.fairness.protected if c in test.columns]
+    scores = test[protected].reset_index(drop=True).assign(target=target, prediction=test_scores)
+    path = tmp / Path(TEST_SCORES_ARTIFACT).name
+    scores.to_parquet(path)
+    mlflow.log_artifact(str(path), str(Path(TEST_SCORES_ARTIFACT).parent))
+    gains = booster.feature_importance(importance_type="gain")
+    mlflow.log_dict(dict(zip(booster.feature_name(), map(float, gains), strict=True)), IMPORTANCE_ARTIFACT)
+    mlflow.log_dict(params.model_dump(mode="json"), PARAMS_ARTIFACT)
+    return results
+
+
 def _as_float(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
     """Numeric inputs as doubles in the signature, so a missing value is never a schema error."""
     numeric = [spec.name for spec in schema.features if spec.kind == "numeric"]
@@ -253,6 +293,21 @@ def train_model(dataset: Dataset, params: Params, settings: Settings, quiet: boo
         mlflow.log_dict(roc_points(y_test, test_scores), "curves/roc_test.json")
         mlflow.log_dict(test_calibration, "curves/calibration_test.json")
         mlflow.set_tag(CALIBRATION_TAG, json.dumps(test_calibration, separators=(",", ":")))
+        _log_evaluation(test, test_scores, threshold, booster, params, Path(tmp))
+        mlflow.log_dict(
+            {
+                "source": dataset.source,
+                "data_hash": dataset.data_hash,
+                "rows": {"train": len(train), "valid": len(valid), "test": len(test)},
+                "target_rate": {
+                    "train": float(train[target].mean()),
+                    "valid": float(valid[target].mean()),
+                    "test": float(test[target].mean()),
+                },
+                "date_range": _date_range(frame),
+            },
+            DATA_SUMMARY_ARTIFACT,
+        )
         mlflow.log_dict(schema.model_dump(), "schema/schema.json")
         reference_path = Path(tmp) / REFERENCE_FILE
         _reference_sample(train, model, params.reference.rows, params.split.seed).to_parquet(reference_path)

@@ -1,0 +1,136 @@
+"""Reason codes: the main reasons a score was pushed towards refusal, in words an applicant can read.
+
+A refused applicant is owed the principal reasons (adverse-action notices, GDPR art. 22). They come
+from the model's own contributions (LightGBM's TreeSHAP, `ScoringModel.contributions`): features
+that share a reason code are summed, so a notice never cites "low external score" three times;
+only positive sums (towards default) count, largest first. Excluded attributes (params.yaml
+`reasons.excluded`, by default gender and age) are never cited, and neither is an engineered
+feature made from one of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import yaml
+
+from ml.features import ENGINEERED
+
+CATALOGUE_FILE = "reason_codes.yaml"
+DEFAULT_MAX_REASONS = 4
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    code: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason for one decision; `features` are the raw input columns behind it."""
+
+    code: str
+    text: str
+    features: tuple[str, ...]
+    contribution: float  # log-odds pushed towards refusal (> 0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "text": self.text,
+            "features": list(self.features),
+            "contribution": round(self.contribution, 4),
+        }
+
+
+def fallback_entry(feature: str) -> CatalogueEntry:
+    """A readable reason for a column the catalogue does not know (any other CSV)."""
+    words = " ".join(feature.replace("_", " ").replace("-", " ").split()).lower() or feature
+    return CatalogueEntry(
+        code=feature.upper(), text=f"{words[:1].upper()}{words[1:]} weighed towards refusal"
+    )
+
+
+@lru_cache
+def load_catalogue() -> dict[str, CatalogueEntry]:
+    """The shipped catalogue (package data), feature name → entry; one sentence per code."""
+    raw = yaml.safe_load(resources.files("ml").joinpath(CATALOGUE_FILE).read_text(encoding="utf-8"))
+    catalogue = {name: CatalogueEntry(str(item["code"]), str(item["text"])) for name, item in raw.items()}
+    texts: dict[str, str] = {}
+    for name, entry in catalogue.items():
+        if texts.setdefault(entry.code, entry.text) != entry.text:
+            raise ValueError(f"{CATALOGUE_FILE}: code {entry.code} has two sentences (at {name})")
+    return catalogue
+
+
+def made_of(feature: str) -> tuple[str, ...]:
+    """The raw columns a model feature is computed from (itself for a raw column)."""
+    for engineered in ENGINEERED:
+        if engineered.name == feature:
+            return engineered.inputs
+    return (feature,)
+
+
+class ReasonExplainer:
+    """Turns contribution rows into reasons; built once per model version (cheap per row after that)."""
+
+    def __init__(
+        self,
+        feature_names: Sequence[str],
+        excluded: Iterable[str] = (),
+        max_reasons: int = DEFAULT_MAX_REASONS,
+        catalogue: dict[str, CatalogueEntry] | None = None,
+    ) -> None:
+        catalogue = load_catalogue() if catalogue is None else catalogue
+        excluded = set(excluded)
+        self.max_reasons = max_reasons
+        self.excluded_features = [f for f in feature_names if excluded.intersection(made_of(f))]
+        codes: dict[str, int] = {}
+        self._entries: list[CatalogueEntry] = []
+        self._inputs: list[list[str]] = []
+        columns = []
+        for feature in feature_names:
+            if feature in self.excluded_features:
+                columns.append(-1)
+                continue
+            entry = catalogue.get(feature) or fallback_entry(feature)
+            if entry.code not in codes:
+                codes[entry.code] = len(self._entries)
+                self._entries.append(entry)
+                self._inputs.append([])
+            index = codes[entry.code]
+            self._inputs[index].extend(c for c in made_of(feature) if c not in self._inputs[index])
+            columns.append(index)
+        membership = np.zeros((len(feature_names), len(self._entries)))
+        for row, index in enumerate(columns):
+            if index >= 0:
+                membership[row, index] = 1.0
+        self._membership = membership
+
+    def explain(self, contributions: np.ndarray) -> list[list[Reason]]:
+        """Reasons per row of `contributions` (n × features, or n × features+1 with the base value)."""
+        contributions = np.atleast_2d(contributions)
+        width = self._membership.shape[0]
+        per_code = contributions[:, :width] @ self._membership
+        reasons = []
+        for row in per_code:
+            order = np.argsort(-row, kind="stable")[: self.max_reasons]
+            reasons.append(
+                [
+                    Reason(
+                        self._entries[i].code,
+                        self._entries[i].text,
+                        tuple(self._inputs[i]),
+                        float(row[i]),
+                    )
+                    for i in order
+                    if row[i] > 0
+                ]
+            )
+        return reasons

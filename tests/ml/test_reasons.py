@@ -1,0 +1,79 @@
+"""Reason codes: real features, the right first reason, excluded attributes never cited."""
+
+import numpy as np
+import pytest
+
+from ml.config import load_params
+from ml.features import ENGINEERED
+from ml.generate import generate_applications
+from ml.reasons import ReasonExplainer, fallback_entry, load_catalogue
+from ml.schema import encode_frame
+
+EXCLUDED = load_params().reasons.excluded
+
+
+def test_every_catalogue_entry_names_a_real_feature_and_every_feature_has_one():
+    generated = set(generate_applications(50, seed=1).columns) - {"TARGET", "SK_ID_CURR"}
+    real = generated | {feature.name for feature in ENGINEERED}
+    catalogue = load_catalogue()
+    assert set(catalogue) - real == set()
+    assert real - set(catalogue) == set()
+    codes: dict[str, str] = {}
+    for entry in catalogue.values():
+        assert codes.setdefault(entry.code, entry.text) == entry.text
+
+
+def test_other_csv_columns_get_a_readable_sentence():
+    explainer = ReasonExplainer(["monthly_debt_ratio", "score"], excluded=[])
+    [reasons] = explainer.explain(np.array([[0.9, -0.2, 0.0]]))
+    assert [(r.code, r.text) for r in reasons] == [
+        ("MONTHLY_DEBT_RATIO", "Monthly debt ratio weighed towards refusal")
+    ]
+    assert fallback_entry("AGE-BAND").text == "Age band weighed towards refusal"
+
+
+def test_features_sharing_a_code_are_summed_and_ordered_by_contribution():
+    names = ["EXT_SOURCE_1", "EXT_SOURCE_2", "AMT_CREDIT", "CREDIT_INCOME_RATIO", "FLAG_PHONE"]
+    explainer = ReasonExplainer(names, excluded=[])
+    [reasons] = explainer.explain(np.array([[0.3, 0.3, 0.5, 0.4, -1.0, 0.0]]))
+    assert [r.code for r in reasons] == ["R03", "R06", "R01"]
+    assert reasons[0].contribution == pytest.approx(0.6)
+    assert reasons[2].features == ("AMT_CREDIT", "AMT_INCOME_TOTAL")  # what the ratio is made of
+
+
+def test_excluded_attribute_never_cited_even_when_its_contribution_is_the_largest():
+    names = ["CODE_GENDER", "DAYS_BIRTH", "EMPLOYED_BIRTH_RATIO", "AMT_CREDIT", "EXT_SOURCE_2"]
+    explainer = ReasonExplainer(names, excluded=EXCLUDED)
+    [reasons] = explainer.explain(np.array([[5.0, 4.0, 3.0, 0.2, 0.1, -1.0]]))
+    assert [r.code for r in reasons] == ["R06", "R03"]
+    assert explainer.excluded_features == ["CODE_GENDER", "DAYS_BIRTH", "EMPLOYED_BIRTH_RATIO"]
+
+
+def test_real_model_never_cites_excluded_attributes(scoring_model, small_dataset):
+    rows = small_dataset.frame.head(3_000)
+    raw = encode_frame(rows, scoring_model.schema)
+    contributions = scoring_model.contributions(raw)
+    names = scoring_model.feature_names()
+    excluded_columns = [
+        i for i, n in enumerate(names) if n in ("CODE_GENDER", "DAYS_BIRTH", "EMPLOYED_BIRTH_RATIO")
+    ]
+    largest = np.argmax(contributions[:, :-1], axis=1)
+    assert np.isin(largest, excluded_columns).sum() > 0  # the case the rule is for does occur
+    explainer = ReasonExplainer(names, excluded=EXCLUDED)
+    for reasons in explainer.explain(contributions):
+        assert len(reasons) <= 4
+        for reason in reasons:
+            assert reason.code not in ("R90", "R91")
+            assert not set(reason.features) & {"CODE_GENDER", "DAYS_BIRTH"}
+
+
+def test_refusal_driven_by_low_external_scores_gives_that_reason_first(scoring_model, small_dataset):
+    frame = small_dataset.frame
+    typical = frame[(frame["EXT_SOURCE_2"] > 0.6) & (frame["EXT_SOURCE_3"] > 0.6)].head(50)
+    assert (scoring_model.predict_frame(typical) < scoring_model.meta.threshold).mean() > 0.9
+    low = typical.assign(EXT_SOURCE_1=0.02, EXT_SOURCE_2=0.02, EXT_SOURCE_3=0.02)
+    assert (scoring_model.predict_frame(low) >= scoring_model.meta.threshold).all()
+    explainer = ReasonExplainer(scoring_model.feature_names(), excluded=EXCLUDED)
+    reasons = explainer.explain(scoring_model.contributions(encode_frame(low, scoring_model.schema)))
+    assert [r[0].code for r in reasons] == ["R03"] * len(low)
+    assert reasons[0][0].text == "Low external credit score"
