@@ -51,3 +51,46 @@ def columns_table(summary: dict[str, Any]) -> pd.DataFrame:
     if "drifted" in table:
         table = table.sort_values(["drifted", "column"], ascending=[False, True])
     return table.reset_index(drop=True)
+
+
+BAND_COLOURS = {"stable": "#d9f2d9", "watch": "#fff2bf", "act": "#f8d0d0"}  # as ml.stability's HTML
+
+
+def stability_table(summary: dict[str, Any]) -> pd.DataFrame:
+    """CSI per feature (least stable first) with the band, missing shares and out-of-range counts."""
+    features = (summary.get("stability") or {}).get("features") or []
+    columns = [
+        "feature",
+        "kind",
+        "CSI",
+        "band",
+        "missing (reference)",
+        "missing (current)",
+        "outside training range",
+    ]
+    if not features:
+        return pd.DataFrame(columns=columns)
+    table = pd.DataFrame(features).rename(
+        columns={
+            "csi": "CSI",
+            "missing_reference": "missing (reference)",
+            "missing_current": "missing (current)",
+            "out_of_range": "outside training range",
+        }
+    )
+    return table[columns]
+
+
+def styled_stability(table: pd.DataFrame) -> Any:
+    """The table coloured by band (stable green, watch amber, act red), shares as percentages."""
+    return table.style.apply(
+        lambda row: [f"background-color: {BAND_COLOURS.get(row['band'], '')}"] * len(row), axis=1
+    ).format({"CSI": "{:.3f}", "missing (reference)": "{:.1%}", "missing (current)": "{:.1%}"})
+
+
+def score_bands(summary: dict[str, Any]) -> pd.DataFrame | None:
+    """Share of the reference and the current rows per score band, or None without scores."""
+    score = (summary.get("stability") or {}).get("score")
+    if not score:
+        return None
+    return pd.DataFrame(score["bins"]).rename(columns={"label": "band"})

@@ -29,6 +29,9 @@ from app.errors import SourceUnavailableError  # noqa: E402
 TTL_S = 30
 MAX_RUNS = 200
 ROC_ARTIFACT = "curves/roc_test.json"
+VALIDATION_REPORT = (
+    "validation_report.html"  # ml.validation_report.REPORT_HTML (that module needs the train extra)
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -132,7 +135,17 @@ def artifact_text(tracking_uri: str, run_id: str, path: str) -> str:
     return _download_text(tracking_uri, run_id, path)
 
 
+@st.cache_data(ttl=600, show_spinner="Downloading the validation report...")
+@_friendly
+def validation_report(tracking_uri: str, run_id: str) -> str | None:
+    """The run's validation_report.html (logged at registration), or None when it has none."""
+    names = {item.path for item in _client(tracking_uri).list_artifacts(run_id)}
+    if VALIDATION_REPORT not in names:
+        return None
+    return _download_text(tracking_uri, run_id, VALIDATION_REPORT)
+
+
 def clear_cache() -> None:
     """Forget cached reads (after a registry action, or when the operator asks to retry)."""
-    for func in (runs, roc_curve, report_artifacts, artifact_text):
+    for func in (runs, roc_curve, report_artifacts, artifact_text, validation_report):
         func.clear()

@@ -39,3 +39,13 @@ def history_table(events: list[dict[str, Any]]) -> pd.DataFrame:
     table["when"] = pd.to_datetime(table["when"], utc=True)
     columns = ["when", "action", "alias", "from", "to", "who", "why", "forced"]
     return table[columns].sort_values("when", ascending=False).reset_index(drop=True)
+
+
+def report_choices(versions: list[dict[str, Any]]) -> dict[str, str]:
+    """Version label ("v3 (champion)") → run id, newest first, for the validation-report picker."""
+    choices = {}
+    for info in sorted(versions, key=lambda v: int(v["version"]), reverse=True):
+        if info.get("run_id"):
+            aliases = ", ".join(info.get("aliases") or [])
+            choices[f"v{info['version']}" + (f" ({aliases})" if aliases else "")] = info["run_id"]
+    return choices

@@ -354,6 +354,10 @@ def cmd_drift(args: argparse.Namespace) -> int:
     print(f"data quality score {summary['data_quality']['score']:.4f}")
     for issue in summary["data_quality"]["issues"]:
         print(f"  {issue}")
+    if summary.get("stability"):
+        from ml.stability import digest
+
+        print("stability: " + "\n".join(digest(summary["stability"])))
     print(f"report: {outcome.paths['html']} (and latest.html), summary: {outcome.paths['json']}")
     print(f"retrain trigger: {'present' if outcome.trigger else 'none'}")
     print(f"mlflow run: {summary['mlflow_run_id'] if outcome.mlflow_logged else 'not logged'}")

@@ -81,6 +81,7 @@ def retrain_if_drift(
     """
     from ml.registry import CHALLENGER, CHAMPION, Registry, as_dict
     from ml.train import train_model
+    from ml.validation_report import register_version
 
     trigger = read_trigger(reports_dir)
     if trigger is None:
@@ -97,7 +98,7 @@ def retrain_if_drift(
 
         record_dvc_hash(result.run_id, data_hash, settings.mlflow_tracking_uri)
         tags[DVC_HASH_TAG] = data_hash
-    version = registry.register(result.model_uri, result.run_id, tags=tags)
+    version = register_version(registry, result.model_uri, result.run_id, params, tags=tags)
     registry.promote(version, CHALLENGER, why, who)
     verdict = registry.check_gate(version)
     outcome: dict[str, Any] = {

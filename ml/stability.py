@@ -221,22 +221,22 @@ def assess(
     return StabilityResult(len(reference), len(current), band_text(params), features, score)
 
 
-def digest(result: StabilityResult, limit: int = 5) -> list[str]:
-    """Lines for the CLI: the score PSI and the least stable features, in words."""
+def digest(summary: dict[str, Any], limit: int = 5) -> list[str]:
+    """Lines for the CLI and Markdown digests, from `StabilityResult.as_dict()` (a drift summary's
+    "stability"): the score PSI and the least stable features, in words."""
     lines = []
-    if result.score:
-        lines.append(
-            f"score PSI {result.score.psi:.3f} ({result.score.band}; {result.bands[result.score.band]})"
-        )
-    counts = result.counts()
-    lines.append(f"features: {counts[ACT]} act, {counts[WATCH]} watch, {counts[STABLE]} stable (CSI)")
-    for item in result.features[:limit]:
-        if item.band == STABLE:
+    bands, score = summary["bands"], summary.get("score")
+    if score:
+        lines.append(f"score PSI {score['psi']:.3f}: {score['band']} ({bands[score['band']]})")
+    counts = summary["counts"]
+    lines.append(f"features (CSI): {counts[ACT]} act, {counts[WATCH]} watch, {counts[STABLE]} stable")
+    for item in summary["features"][:limit]:
+        if item["band"] == STABLE:
             break
-        extra = f", {item.out_of_range} values outside the training range" if item.out_of_range else ""
+        extra = f", {item['out_of_range']} values outside the training range" if item["out_of_range"] else ""
         lines.append(
-            f"  {item.feature}: CSI {item.csi:.3f} ({item.band}), missing {item.missing_reference:.1%} -> "
-            f"{item.missing_current:.1%}{extra}"
+            f"  {item['feature']}: CSI {item['csi']:.3f} ({item['band']}), missing "
+            f"{item['missing_reference']:.1%} -> {item['missing_current']:.1%}{extra}"
         )
     return lines
 

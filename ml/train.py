@@ -170,6 +170,7 @@ def _date_range(frame: pd.DataFrame) -> list[str] | None:
 
 def _log_evaluation(
     test: pd.DataFrame,
+    target: np.ndarray,
     test_scores: np.ndarray,
     threshold: float,
     booster: lgb.Booster,
@@ -178,7 +179,6 @@ def _log_evaluation(
 ) -> list[fairness.AttributeFairness]:
     """What the validation report and the fairness gate read back: fairness figures and table, the
     test scores (with the protected columns), feature importance and the full parameters."""
-    target = test[params.data.target].to_numpy()
     results = fairness.assess(test, target, test_scores, threshold, params.fairness)
     mlflow.log_metrics(fairness.as_metrics(results))
     mlflow.log_dict([result.as_dict() for result in results], fairness.FAIRNESS_ARTIFACT)
@@ -293,7 +293,7 @@ def train_model(dataset: Dataset, params: Params, settings: Settings, quiet: boo
         mlflow.log_dict(roc_points(y_test, test_scores), "curves/roc_test.json")
         mlflow.log_dict(test_calibration, "curves/calibration_test.json")
         mlflow.set_tag(CALIBRATION_TAG, json.dumps(test_calibration, separators=(",", ":")))
-        _log_evaluation(test, test_scores, threshold, booster, params, Path(tmp))
+        _log_evaluation(test, y_test, test_scores, threshold, booster, params, Path(tmp))
         mlflow.log_dict(
             {
                 "source": dataset.source,

@@ -163,3 +163,24 @@ def alias_timeline(history: pd.DataFrame) -> go.Figure:
             hovertext=part["who"] + ": " + part["why"].astype(str),
         )
     return figure.update_layout(height=300, **_LAYOUT)
+
+
+def score_band_bars(bands: pd.DataFrame, psi: float, band: str) -> go.Figure:
+    """Share of clients per score band, reference next to current (what the PSI sums up)."""
+    figure = go.Figure(
+        [
+            go.Bar(
+                name="reference (training)", x=bands["band"], y=bands["reference"], marker_color=NEUTRAL_COLOR
+            ),
+            go.Bar(name="current", x=bands["band"], y=bands["current"], marker_color="#ef6c00"),
+        ]
+    )
+    figure.update_layout(
+        barmode="group",
+        title=f"Score bands: PSI {psi:.3f} ({band})",
+        yaxis={"tickformat": ".0%", "title": "share of clients"},
+        xaxis={"title": "probability of default"},
+        height=340,
+        **_LAYOUT,
+    )
+    return figure

@@ -54,6 +54,15 @@ if "json" in artifacts:
     summary = json.loads(feedback.load(mlflow_reader.artifact_text, uri, run_id, artifacts["json"]))
     st.subheader("Columns")
     st.dataframe(drift_view.columns_table(summary), hide_index=True, width="stretch")
+    stability = drift_view.stability_table(summary)
+    if not stability.empty:
+        st.subheader("Stability (PSI / CSI)")
+        st.caption(" · ".join(summary["stability"]["bands"].values()))
+        bands = drift_view.score_bands(summary)
+        if bands is not None:
+            score = summary["stability"]["score"]
+            st.plotly_chart(charts.score_band_bars(bands, score["psi"], score["band"]), width="stretch")
+        st.dataframe(drift_view.styled_stability(stability), hide_index=True, width="stretch")
 if "html" in artifacts:
     html = feedback.load(mlflow_reader.artifact_text, uri, run_id, artifacts["html"])
     st.download_button(

@@ -34,6 +34,8 @@ from ml.drift.report import (
     write_report,
 )
 from ml.schema import FeatureSchema, infer_schema
+from ml.stability import assess as assess_stability
+from ml.stability import to_html as stability_html
 
 EXIT_NO_DRIFT, EXIT_DRIFT = 0, 3
 REFERENCE_ARTIFACT, SCHEMA_ARTIFACT = "reference/reference.parquet", "schema/schema.json"
@@ -257,7 +259,16 @@ def run_check(
     report_id = report_id or new_report_id()
     run_id = start_mlflow_run(settings.mlflow_tracking_uri, settings.monitoring_experiment_name, report_id)
     summary = build_summary(result, report_id, reference.info, current.info, run_id)
-    paths = write_report(reports_dir, summary, render_html(result, summary))
+    stability = assess_stability(
+        reference.frame,
+        current.frame,
+        reference.schema,
+        params.stability,
+        reference.frame.get(PREDICTION),
+        current.frame.get(PREDICTION),
+    )
+    summary["stability"] = stability.as_dict()
+    paths = write_report(reports_dir, summary, render_html(result, summary, stability_html(stability)))
     trigger = update_trigger(reports_dir, summary)
     logged = bool(run_id) and finish_mlflow_run(settings.mlflow_tracking_uri, run_id, summary, paths)
     return CheckOutcome(summary, paths, trigger, logged)

@@ -191,13 +191,23 @@ def markdown_summary(summary: dict[str, Any]) -> str:
             for name, c in drifted
         ]
     lines += [f"- {issue}" for issue in summary["data_quality"]["issues"]]
+    if summary.get("stability"):
+        from ml.stability import digest
+
+        lines += [
+            "",
+            "**Stability (PSI / CSI)**",
+            "",
+            *(f"- {line.strip()}" for line in digest(summary["stability"])),
+        ]
     return "\n".join(lines) + "\n"
 
 
-def render_html(result: DriftResult, summary: dict[str, Any]) -> str:
-    """Evidently's self-contained report (its script and data inline) with our digest on top."""
+def render_html(result: DriftResult, summary: dict[str, Any], extra: str = "") -> str:
+    """Evidently's self-contained report (its script and data inline) with our digest (and `extra`, an
+    escaped fragment such as the stability tables) on top."""
     page = escape_script_data(result.snapshot.get_html_str(as_iframe=False))
-    return page.replace("<body>", "<body>\n" + _STYLE + _summary_section(summary), 1)
+    return page.replace("<body>", "<body>\n" + _STYLE + _summary_section(summary) + extra, 1)
 
 
 # Evidently writes the report's data as JSON in a <script> block in <head>, with json.dumps, which

@@ -126,3 +126,11 @@ def texts(app: AppTest) -> str:
 
 def button(app: AppTest, label: str):
     return next(b for b in app.button if b.label == label)
+
+
+@pytest.fixture(scope="session")
+def champion_report(champion: Champion, params) -> str:
+    """The session champion's validation report, logged to its run as registration does."""
+    from ml.validation_report import log_report
+
+    return log_report(Registry(champion.name, champion.tracking_uri, params.gate), champion.version, params)

@@ -105,3 +105,35 @@ def test_score_the_example_client_in_a_browser(chromium: Path, console_server: S
             browser.close()
     assert screenshot.stat().st_size > 10_000
     print(f"screenshot: {screenshot}")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_validation_report_renders_sandboxed_in_a_browser(
+    chromium: Path, console_server: Server, champion: Champion, champion_report: str, tmp_path
+) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(chromium),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 2400},
+        )
+        try:
+            page = browser.new_page()
+            page.goto(f"{console_server.url}/Model_registry", wait_until="domcontentloaded")
+            page.get_by_text("Validation report").first.wait_for(timeout=60_000)
+            report = page.frame_locator("iframe").frame_locator('iframe[title="report"]')
+            heading = report.get_by_role("heading", name="Quality gate against the champion")
+            heading.wait_for(timeout=60_000)
+            title = report.get_by_role("heading", level=1).inner_text()
+            assert title.startswith(f"Validation report: {champion.name} version")
+            sandbox = page.frame_locator("iframe").locator('iframe[title="report"]').get_attribute("sandbox")
+            assert sandbox == ""  # no scripts, no same origin
+            assert report.locator("img[alt='calibration curve']").count() == 1
+            page.screenshot(path=str(tmp_path / "validation_report.png"), full_page=True)
+            assert page.get_by_text("Traceback").count() == 0
+        finally:
+            browser.close()

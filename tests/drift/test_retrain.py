@@ -4,12 +4,15 @@ reference sample plus the labelled drifted batch, registered as challenger and p
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from ml.cli import main
 from ml.drift.report import TRIGGER_FILE
 from ml.registry import Registry
+from ml.validation_report import REPORT_HTML, REPORT_MD, REPORT_TAG
+from tests.ml.test_validation_report import assert_complete
 
 
 @pytest.fixture
@@ -54,7 +57,11 @@ def test_drift_then_retrain_registers_a_challenger_and_applies_the_gate(
     registry, base = own_champion
     reports = str(tmp_path / "reports")
     assert main([*base, "drift", "--reports-dir", reports, "--current", str(batches.drifted)]) == 3
-    capsys.readouterr()
+    assert "stability: score PSI" in capsys.readouterr().out
+    stability = json.loads((tmp_path / "reports" / "latest.json").read_text())["stability"]
+    bands = {item["feature"]: item["band"] for item in stability["features"]}
+    assert {bands[name] for name in ("CREDIT_GOODS_RATIO", "CREDIT_ANNUITY_RATIO", "EXT_SOURCE_2")} == {"act"}
+    assert "Characteristic stability (CSI per feature)" in (tmp_path / "reports" / "latest.html").read_text()
 
     code = main([*base, "retrain-if-drift", "--reports-dir", reports, "--promote", "--who", "pytest"])
     outcome = json.loads(capsys.readouterr().out)
@@ -64,6 +71,11 @@ def test_drift_then_retrain_registers_a_challenger_and_applies_the_gate(
     aliases = registry.aliases()
     assert aliases["challenger"] == "2"
     assert "drift report" in registry.history()[-1].why
+    version = registry.client.get_model_version(registry.name, "2")
+    assert version.tags[REPORT_TAG] == REPORT_HTML
+    html = Path(registry.client.download_artifacts(version.run_id, REPORT_HTML, str(tmp_path))).read_text()
+    markdown = Path(registry.client.download_artifacts(version.run_id, REPORT_MD, str(tmp_path))).read_text()
+    assert_complete(html, markdown)
     if outcome["gate"]["passed"]:
         assert code == 0 and outcome["promoted"] and aliases["champion"] == "2"
         assert not (tmp_path / "reports" / TRIGGER_FILE).exists()

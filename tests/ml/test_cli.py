@@ -2,6 +2,8 @@
 
 import json
 
+from mlflow.tracking import MlflowClient
+
 from ml.cli import EXIT_GATE_REFUSED, EXIT_OK, main
 from ml.registry import Registry
 
@@ -47,6 +49,8 @@ def test_train_register_promote_list_history(mlflow_server, tmp_path, model_name
     assert code == EXIT_OK, out
     summary = json.loads(out)
     assert summary["version"] == "1" and summary["promoted"] == "champion"
+    tags = MlflowClient(mlflow_server.url).get_model_version(model_name, "1").tags
+    assert tags["validation_report"] == "validation_report.html"  # a CSV with another target name too
 
     code, out, _ = run_cli(capsys, *base, "list")
     assert code == EXIT_OK and "champion" in out and out.splitlines()[1].split()[0] == "1"

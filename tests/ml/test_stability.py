@@ -6,7 +6,7 @@ import pytest
 
 from ml.config import StabilityParams
 from ml.data import generated_dataset
-from ml.production import make_production_batch
+from ml.drift.batches import make_production_batch
 from ml.schema import infer_schema
 from ml.stability import assess, band, column_stability, score_stability, to_html
 

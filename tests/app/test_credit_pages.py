@@ -1,0 +1,67 @@
+"""The console's credit views in AppTest: the validation report (sandboxed) and the stability section."""
+
+from __future__ import annotations
+
+import numpy as np
+from mlflow.tracking import MlflowClient
+
+from ml.config import StabilityParams
+from ml.data import generated_dataset
+from ml.drift.batches import make_production_batch
+from ml.schema import infer_schema
+from ml.stability import assess
+from tests.app.conftest import run_page, texts
+
+
+def frames_srcdoc(app) -> list[str]:
+    """The documents of the page's iframes (st.iframe with an HTML string: an IFrame proto with srcdoc)."""
+    frames = [node.proto for node in app.main if type(node.proto).__name__ == "IFrame"]
+    return [frame.srcdoc for frame in frames if frame.srcdoc]
+
+
+def test_registry_page_opens_the_validation_report_in_a_sandbox(console_env, champion, champion_report):
+    app = run_page("registry")
+    assert not app.exception
+    label = next(
+        o for o in app.selectbox(key="report_version").options if o.startswith(f"v{champion.version} ")
+    )
+    app.selectbox(key="report_version").select(label).run()
+    assert not app.exception
+    [frame] = frames_srcdoc(app)
+    assert frame.startswith('<iframe sandbox="" ') and "allow-same-origin" not in frame
+    assert f"Validation report: {champion.name} version {champion.version}" in frame
+    assert (
+        "&lt;h2&gt;Quality gate against the champion&lt;/h2&gt;" in frame
+    )  # the document, escaped into srcdoc
+    assert any(b.label == "Download the validation report" for b in app.get("download_button"))
+
+
+def test_drift_page_shows_the_stability_table_and_score_bands(mlflow_env, monkeypatch):
+    reference = generated_dataset(2_000, seed=3).frame
+    current = make_production_batch(generated_dataset(2_000, seed=4).frame)
+    rng = np.random.default_rng(0)
+    stability = assess(
+        reference,
+        current,
+        infer_schema(reference, "TARGET", "SK_ID_CURR"),
+        StabilityParams(),
+        rng.beta(2, 8, 2_000),
+        rng.beta(3, 8, 2_000),
+    )
+    client = MlflowClient(mlflow_env.tracking_uri)
+    experiment = client.get_experiment_by_name("credit-scoring-monitoring") or client.get_experiment(
+        client.create_experiment("credit-scoring-monitoring")
+    )
+    run = client.create_run(experiment.experiment_id)
+    client.log_metric(run.info.run_id, "drift_share", 0.3)
+    summary = {"columns": {"AMT_CREDIT": {"drifted": True}}, "stability": stability.as_dict()}
+    client.log_dict(run.info.run_id, summary, "drift/summary.json")
+    client.set_terminated(run.info.run_id)
+
+    app = run_page("drift")
+    assert not app.exception
+    assert "above 0.25: act" in texts(app)
+    table = app.dataframe[-1].value
+    bands = dict(zip(table["feature"], table["band"], strict=True))
+    assert bands["CREDIT_GOODS_RATIO"] == "act" and table.iloc[0]["band"] == "act"
+    assert len([c for c in app.get("plotly_chart") if "Score bands: PSI" in c.proto.spec]) == 1
