@@ -74,5 +74,5 @@ def _request_id(scope: Scope) -> str:
     """The caller's X-Request-ID when it is a sane token, else a new one."""
     for name, value in scope["headers"]:
         if name == REQUEST_ID_HEADER and _VALID_ID.match(value):
-            return value.decode()
+            return bytes(value).decode()
     return f"{_PREFIX}-{next(_counter):x}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +52,7 @@ class _BearerAuth(httpx.Auth):
     def __init__(self, token: str) -> None:
         self._header = f"Bearer {token}"
 
-    def auth_flow(self, request: httpx.Request):
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = self._header
         yield request
 
@@ -141,7 +142,7 @@ class MlflowSource:
             auth=_auth(),
         )
         response.raise_for_status()
-        return response.json()["artifact_uri"]
+        return str(response.json()["artifact_uri"])
 
     def _download_proxied(self, root: str, destination: Path) -> Path:
         base = f"{self.tracking_uri}/api/2.0/mlflow-artifacts/artifacts"

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -36,7 +37,7 @@ class LoadedModel:
     run_id: str | None
     source: str  # "mlflow" or "cache"
     loaded_at: datetime
-    kinds: dict[str, str] = field(default_factory=dict)  # feature name -> "numeric" | "categorical"
+    kinds: Mapping[str, str] = field(default_factory=dict)  # feature name -> "numeric" | "categorical"
 
 
 class ModelHolder:

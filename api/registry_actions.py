@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import HTTPException, status
 
 from ml.config import GateParams
+
+if TYPE_CHECKING:  # imported when an action runs: MLflow's client stays out of an idle replica
+    from ml.registry import Registry
 
 T = TypeVar("T")
 
@@ -24,12 +27,12 @@ class RegistryActions:
         self.tracking_uri = tracking_uri
         self.gate = gate
 
-    def _registry(self):
+    def _registry(self) -> Registry:
         from ml.registry import Registry
 
         return Registry(self.name, self.tracking_uri, self.gate)
 
-    async def _call(self, action: Callable[[Any], T]) -> T:
+    async def _call(self, action: Callable[[Registry], T]) -> T:
         from ml.registry import GateRefusedError, RegistryError, as_dict
 
         try:
@@ -51,7 +54,7 @@ class RegistryActions:
     async def overview(self) -> dict[str, Any]:
         from ml.registry import as_dict
 
-        def read(registry) -> dict[str, Any]:
+        def read(registry: Registry) -> dict[str, Any]:
             return {
                 "aliases": registry.aliases(),
                 "versions": [as_dict(info) for info in registry.list_versions()],
@@ -63,7 +66,7 @@ class RegistryActions:
     async def promote(self, version: str, alias: str, reason: str, who: str, force: bool) -> dict[str, Any]:
         from ml.registry import as_dict
 
-        def promote(registry) -> dict[str, Any]:
+        def promote(registry: Registry) -> dict[str, Any]:
             _require_version(registry, version)
             event, verdict = registry.promote(version, alias, reason, who=who, force=force)
             return {"event": as_dict(event), "verdict": as_dict(verdict) if verdict else None}
@@ -76,7 +79,7 @@ class RegistryActions:
         return await self._call(lambda registry: {"event": as_dict(registry.rollback(reason, who=who))})
 
 
-def _require_version(registry, version: str) -> None:
+def _require_version(registry: Registry, version: str) -> None:
     from mlflow.exceptions import MlflowException
 
     try:

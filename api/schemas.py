@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-EXAMPLE_FEATURES = {
+EXAMPLE_FEATURES: dict[str, JsonValue] = {
     "SK_ID_CURR": 100002,
     "NAME_CONTRACT_TYPE": "Cash loans",
     "AMT_INCOME_TOTAL": 202500.0,

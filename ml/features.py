@@ -17,7 +17,7 @@ from ml.schema import FeatureSchema
 
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = a / b
+        out: np.ndarray = a / b
     out[~np.isfinite(out)] = np.nan
     return out
 

@@ -73,14 +73,14 @@ class ScoringModel:
 
     def predict_raw(self, raw: np.ndarray) -> np.ndarray:
         """Probabilities of default for an encoded raw matrix."""
-        return self.booster.predict(self.builder.build(raw), num_threads=1)
+        return np.asarray(self.booster.predict(self.builder.build(raw), num_threads=1))
 
     def predict_frame(self, frame: pd.DataFrame) -> np.ndarray:
         return self.predict_raw(encode_frame(frame, self.schema))
 
     def contributions(self, raw: np.ndarray) -> np.ndarray:
         """LightGBM's own SHAP-style contributions (log-odds); last column is the base value."""
-        return self.booster.predict(self.builder.build(raw), pred_contrib=True, num_threads=1)
+        return np.asarray(self.booster.predict(self.builder.build(raw), pred_contrib=True, num_threads=1))
 
     def decisions(self, probabilities: np.ndarray) -> np.ndarray:
         """Refuse where the probability reaches the cost-optimal threshold, else approve."""
