@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from ml.model_versions import VersionInfo
+
 EXAMPLE_FEATURES: dict[str, JsonValue] = {
     "SK_ID_CURR": 100002,
     "NAME_CONTRACT_TYPE": "Cash loans",
@@ -118,22 +120,11 @@ class ModelInfo(BaseModel):
     feature_schema: dict[str, Any] = Field(description="Names, kinds, categories and plausible ranges.")
 
 
-class VersionOut(BaseModel):
-    version: str
-    aliases: list[str]
-    run_id: str | None
-    created: str
-    status: str
-    metrics: dict[str, float]
-    tags: dict[str, str]
-    archived: bool
-
-
 class ModelsResponse(BaseModel):
     name: str
     aliases: dict[str, str]
     served_version: str | None
-    versions: list[VersionOut]
+    versions: list[VersionInfo]
     history: list[dict[str, Any]] = Field(description="Alias moves, oldest first (who / when / why).")
 
 

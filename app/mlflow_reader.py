@@ -25,13 +25,11 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
 from mlflow.tracking import MlflowClient  # noqa: E402 - after the retry settings above
 
 from app.errors import SourceUnavailableError  # noqa: E402
+from ml.artifacts import ROC_ARTIFACT  # noqa: E402
+from ml.artifacts import VALIDATION_REPORT_HTML as VALIDATION_REPORT  # noqa: E402
 
 TTL_S = 30
 MAX_RUNS = 200
-ROC_ARTIFACT = "curves/roc_test.json"
-VALIDATION_REPORT = (
-    "validation_report.html"  # ml.validation_report.REPORT_HTML (that module needs the train extra)
-)
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -6,27 +6,21 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.identity_roles import Role
+from ml.config import ServiceSettings
 
 
-class ConsoleSettings(BaseSettings):
+class ConsoleSettings(ServiceSettings):
     """Where the console finds the API and MLflow, how patient it is with them, and who may use it."""
-
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", protected_namespaces=())
 
     api_url: str = "http://127.0.0.1:8000"
     api_key: str | None = None  # a scoring key for the open (local) console, when the API sets API_KEYS
     metrics_token: str | None = None  # the API's METRICS_TOKEN, for the activity counters on Home
-    mlflow_tracking_uri: str = "http://127.0.0.1:5000"
-    database_url: str | None = None  # the API's inference log, read for activity charts when given
-    experiment_name: str = "credit-scoring"
-    monitoring_experiment_name: str = "credit-scoring-monitoring"
+    # database_url: the API's inference log, read for activity charts when given
     api_timeout_s: float = 30.0
     api_retries: int = 2
     api_backoff_s: float = 0.5
-    cache_ttl_s: int = 30
 
     # Sign-in (docs/access.md). auto: required unless Streamlit listens on a loopback address only.
     console_login: Literal["auto", "required", "off"] = "auto"

@@ -7,14 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-class Settings(BaseSettings):
-    """Environment variables shared by the CLI and the services (safe local defaults)."""
+class ServiceSettings(BaseSettings):
+    """The environment every part reads (CLI, API, console): MLflow, the served model, the experiments
+    and the inference log, with safe local defaults. Each part's settings add their own on top."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore", protected_namespaces=())
 
@@ -23,6 +24,20 @@ class Settings(BaseSettings):
     model_alias: str = "champion"
     experiment_name: str = "credit-scoring"
     monitoring_experiment_name: str = "credit-scoring-monitoring"
+    database_url: str | None = None  # the inference log; None = the default SQLite file where one is needed
+
+    @field_validator("database_url")
+    @classmethod
+    def _sqlalchemy_url(cls, url: str | None) -> str | None:
+        """A DATABASE_URL as platforms give it (`postgres://...`) becomes SQLAlchemy's, once, here."""
+        from ml.inference_log import normalize_database_url
+
+        return normalize_database_url(url) if url else None
+
+
+class Settings(ServiceSettings):
+    """The CLI's environment (training, registry, drift)."""
+
     params_path: Path = PROJECT_ROOT / "params.yaml"
 
 

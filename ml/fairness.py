@@ -21,12 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ml.artifacts import FAIRNESS_ARTIFACT
 from ml.config import FairnessGateParams, FairnessParams
 
 DAYS_PER_YEAR = 365.25
 MISSING_GROUP = "missing"
-FAIRNESS_ARTIFACT = "fairness/fairness.json"
-FAIRNESS_TABLE_ARTIFACT = "fairness/fairness_table.csv"
 
 
 @dataclass

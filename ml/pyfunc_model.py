@@ -9,9 +9,8 @@ import mlflow.models
 import mlflow.pyfunc
 import pandas as pd
 
+from ml.artifacts import SCORING_ARTIFACT
 from ml.scoring import ScoringModel
-
-SCORING_ARTIFACT = "scoring"
 
 
 class CreditScoringPyfunc(mlflow.pyfunc.PythonModel):

@@ -20,6 +20,7 @@ from mlflow.tracking import MlflowClient
 
 from ml.config import GateParams
 from ml.fairness import gate_failures, gate_summary, load_run_fairness
+from ml.model_versions import VersionInfo
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -65,21 +66,6 @@ class AliasEvent:
     when: str
     why: str
     forced: bool = False
-
-
-@dataclass
-class VersionInfo:
-    version: str
-    aliases: list[str]
-    run_id: str | None
-    created: str
-    status: str
-    metrics: dict[str, float]
-    tags: dict[str, str]
-
-    @property
-    def archived(self) -> bool:
-        return self.tags.get("archived") == "true"
 
 
 def current_user() -> str:
@@ -306,8 +292,7 @@ def _now() -> str:
 
 
 def as_dict(obj: Any) -> dict[str, Any]:
-    """Plain-dict view of the registry's dataclasses (for JSON output)."""
-    data = asdict(obj)
+    """Plain-dict view of the registry's records (for JSON output)."""
     if isinstance(obj, VersionInfo):
-        data["archived"] = obj.archived
-    return data
+        return obj.model_dump()
+    return asdict(obj)

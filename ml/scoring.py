@@ -14,6 +14,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from ml.artifacts import SCORING_ARTIFACT
 from ml.features import FeatureBuilder
 from ml.schema import ColumnEncoder, FeatureSchema, encode_frame
 
@@ -22,7 +23,7 @@ SCHEMA_FILE = "schema.json"
 META_FILE = "model_meta.json"
 RISK_BANDS = ("low", "medium", "high", "very_high")
 # Where the scoring files sit inside a logged MLflow model (pyfunc artifact "scoring").
-MODEL_SCORING_SUBDIR = Path("artifacts") / "scoring"
+MODEL_SCORING_SUBDIR = Path("artifacts") / SCORING_ARTIFACT  # inside a registered version's files
 
 
 @dataclass

@@ -21,23 +21,33 @@ from sklearn.model_selection import train_test_split
 from tqdm.auto import tqdm
 
 from ml import fairness, plots
+from ml.artifacts import (
+    CALIBRATION_ARTIFACT,
+    DATA_SUMMARY_ARTIFACT,
+    DATA_VALIDATION_ARTIFACT,
+    FAIRNESS_ARTIFACT,
+    FAIRNESS_TABLE_ARTIFACT,
+    IMPORTANCE_ARTIFACT,
+    MODEL_META_ARTIFACT,
+    PARAMS_ARTIFACT,
+    REFERENCE_ARTIFACT_DIR,
+    REFERENCE_FILE,
+    ROC_ARTIFACT,
+    SCHEMA_ARTIFACT,
+    SCORE_COLUMN,
+    SCORING_ARTIFACT,
+    TEST_SCORES_ARTIFACT,
+)
 from ml.config import PROJECT_ROOT, Params, Settings
 from ml.data import Dataset
 from ml.evaluate import approved_metrics, best_threshold, calibration, evaluate, roc_points
 from ml.features import FeatureBuilder
 from ml.performance import CALIBRATION_TAG
-from ml.pyfunc_model import SCORING_ARTIFACT, CreditScoringPyfunc
+from ml.pyfunc_model import CreditScoringPyfunc
 from ml.schema import FeatureSchema, encode_frame, infer_schema
 from ml.scoring import ModelMeta, ScoringModel
 from ml.validate import ValidationReport, validate_frame
 
-REFERENCE_FILE = "reference.parquet"
-TEST_SCORES_ARTIFACT = "evaluation/test_scores.parquet"
-IMPORTANCE_ARTIFACT = "evaluation/feature_importance.json"
-DATA_SUMMARY_ARTIFACT = "evaluation/data_summary.json"
-PARAMS_ARTIFACT = "params/params.json"
-REFERENCE_ARTIFACT_DIR = "reference"
-SCORE_COLUMN = "prediction"
 _SERVING_PACKAGES = ("lightgbm", "numpy", "pandas", "scipy", "pydantic", "pyyaml", "pydantic-settings")
 
 
@@ -181,8 +191,8 @@ def _log_evaluation(
     test scores (with the protected columns), feature importance and the full parameters."""
     results = fairness.assess(test, target, test_scores, threshold, params.fairness)
     mlflow.log_metrics(fairness.as_metrics(results))
-    mlflow.log_dict([result.as_dict() for result in results], fairness.FAIRNESS_ARTIFACT)
-    mlflow.log_text(fairness.as_table(results).to_csv(index=False), fairness.FAIRNESS_TABLE_ARTIFACT)
+    mlflow.log_dict([result.as_dict() for result in results], FAIRNESS_ARTIFACT)
+    mlflow.log_text(fairness.as_table(results).to_csv(index=False), FAIRNESS_TABLE_ARTIFACT)
     protected = [c for c in params.fairness.protected if c in test.columns]
     scores = test[protected].reset_index(drop=True).assign(target=target, prediction=test_scores)
     path = tmp / Path(TEST_SCORES_ARTIFACT).name
@@ -255,7 +265,7 @@ def train_model(dataset: Dataset, params: Params, settings: Settings, quiet: boo
                 "data_hash": dataset.data_hash[:16],
             }
         )
-        mlflow.log_text(report.describe(), "validation_report.txt")
+        mlflow.log_text(report.describe(), DATA_VALIDATION_ARTIFACT)
         _log(f"training on {len(train)} rows, {len(schema.features)} features", quiet)
         booster = _fit(schema, train, valid, params, quiet)
         scorer = ScoringModel(booster, schema, ModelMeta(threshold=0.5))
@@ -290,8 +300,8 @@ def train_model(dataset: Dataset, params: Params, settings: Settings, quiet: boo
         )
         model = ScoringModel(booster, schema, meta)
         _log_figures(y_test, test_scores, threshold, booster)
-        mlflow.log_dict(roc_points(y_test, test_scores), "curves/roc_test.json")
-        mlflow.log_dict(test_calibration, "curves/calibration_test.json")
+        mlflow.log_dict(roc_points(y_test, test_scores), ROC_ARTIFACT)
+        mlflow.log_dict(test_calibration, CALIBRATION_ARTIFACT)
         mlflow.set_tag(CALIBRATION_TAG, json.dumps(test_calibration, separators=(",", ":")))
         _log_evaluation(test, y_test, test_scores, threshold, booster, params, Path(tmp))
         mlflow.log_dict(
@@ -308,13 +318,13 @@ def train_model(dataset: Dataset, params: Params, settings: Settings, quiet: boo
             },
             DATA_SUMMARY_ARTIFACT,
         )
-        mlflow.log_dict(schema.model_dump(), "schema/schema.json")
+        mlflow.log_dict(schema.model_dump(), SCHEMA_ARTIFACT)
         reference_path = Path(tmp) / REFERENCE_FILE
         _reference_sample(train, model, params.reference.rows, params.split.seed).to_parquet(reference_path)
         mlflow.log_artifact(str(reference_path), REFERENCE_ARTIFACT_DIR)
         example = _as_float(test[schema.names()].head(5), schema)
         model_uri = _log_model(model, example, Path(tmp))
-        mlflow.log_text(json.dumps(model.meta.__dict__, indent=2), "model_meta.json")
+        mlflow.log_text(json.dumps(model.meta.__dict__, indent=2), MODEL_META_ARTIFACT)
     _log(
         f"run {run.info.run_id} logged to {settings.mlflow_tracking_uri} (experiment {settings.experiment_name})",
         quiet,

@@ -25,22 +25,23 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from ml import plots, stability
-from ml.config import Params
-from ml.fairness import FAIRNESS_ARTIFACT, results_from_dict
-from ml.reasons import fallback_entry, load_catalogue, made_of
-from ml.registry import Registry, as_dict
-from ml.train import (
+from ml.artifacts import (
     DATA_SUMMARY_ARTIFACT,
+    FAIRNESS_ARTIFACT,
     IMPORTANCE_ARTIFACT,
     PARAMS_ARTIFACT,
-    REFERENCE_ARTIFACT_DIR,
-    REFERENCE_FILE,
+    REFERENCE_ARTIFACT,
     SCORE_COLUMN,
     TEST_SCORES_ARTIFACT,
+    VALIDATION_REPORT_HTML,
+    VALIDATION_REPORT_MD,
 )
+from ml.config import Params
+from ml.fairness import results_from_dict
+from ml.reasons import fallback_entry, load_catalogue, made_of
+from ml.registry import Registry, as_dict
 
-REPORT_HTML = "validation_report.html"
-REPORT_MD = "validation_report.md"
+REPORT_HTML, REPORT_MD = VALIDATION_REPORT_HTML, VALIDATION_REPORT_MD
 REPORT_TAG = "validation_report"  # on the version: the artifact name, or why there is none
 NOT_RECORDED = "Not recorded for this run (trained before this figure was logged)."
 TOP_FEATURES = 15
@@ -114,7 +115,7 @@ def gather(registry: Registry, version: str) -> RunEvidence:
         path = _download(registry, info.run_id, TEST_SCORES_ARTIFACT, into)
         if path:
             evidence.test_scores = pd.read_parquet(path)
-        path = _download(registry, info.run_id, f"{REFERENCE_ARTIFACT_DIR}/{REFERENCE_FILE}", into)
+        path = _download(registry, info.run_id, REFERENCE_ARTIFACT, into)
         if path:
             evidence.reference_scores = pd.read_parquet(path, columns=[SCORE_COLUMN])[SCORE_COLUMN].to_numpy()
     return evidence

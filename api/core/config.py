@@ -6,10 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from api.identity_keys import KeyRing, load_keys, parse_keys
 from api.identity_roles import Role
+from ml.config import ServiceSettings
 
 SERVICE_VERSION = "0.1.0"
 
@@ -18,14 +18,9 @@ def _split_keys(raw: str) -> frozenset[str]:
     return frozenset(key.strip() for key in raw.split(",") if key.strip())
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(ServiceSettings):
     """Environment of one API replica; the defaults suit a local run next to `mlflow server`."""
 
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", protected_namespaces=())
-
-    mlflow_tracking_uri: str = "http://127.0.0.1:5000"
-    model_name: str = "credit-scoring"
-    model_alias: str = "champion"
     database_url: str = "sqlite:///inference_log.db"
     # Identities (docs/access.md). Nothing set = open access for local use, with a warning.
     api_keys: str = ""  # "label:role:key,..."; a bare key is a scorer (the pre-roles form)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ml.artifacts import REFERENCE_ARTIFACT, SCHEMA_ARTIFACT
 from ml.config import Params, Settings
 from ml.data import DataError, read_csv
 from ml.drift.compare import PREDICTION, DriftInputError, compare
@@ -38,7 +39,6 @@ from ml.stability import assess as assess_stability
 from ml.stability import to_html as stability_html
 
 EXIT_NO_DRIFT, EXIT_DRIFT = 0, 3
-REFERENCE_ARTIFACT, SCHEMA_ARTIFACT = "reference/reference.parquet", "schema/schema.json"
 LOG_COLUMNS = ("ts", "request_id", "model_name", "model_version", "decision")
 SAMPLE_SEED = 42
 

@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ml.artifacts import SCORE_COLUMN
 from ml.config import DriftParams
 from ml.data import csv_line
 from ml.schema import FeatureSchema
 
-PREDICTION = "prediction"  # the score column of the training run's reference sample (ml.train)
+PREDICTION = SCORE_COLUMN  # the score column, as the training run's reference sample has it
 NUMERICAL, CATEGORICAL = "num", "cat"  # Evidently's ColumnType values
 MISSING_JUMP = 0.05  # a missing share this much above the reference's is a data-quality issue
 SHOWN_LINES = 10

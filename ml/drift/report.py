@@ -21,11 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ml.artifacts import DRIFT_HTML_ARTIFACT, DRIFT_JSON_ARTIFACT
+
 if TYPE_CHECKING:  # the API imports this module for its names and readers, without pandas or Evidently
     from ml.drift.compare import DriftResult
 
 LATEST_HTML, LATEST_JSON, TRIGGER_FILE = "latest.html", "latest.json", "retrain.trigger"
-HTML_ARTIFACT, JSON_ARTIFACT = "drift_report.html", "drift_summary.json"
 REPORT_ID = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{6}$")
 
 
@@ -338,7 +339,7 @@ def finish_mlflow_run(
             tags=[RunTag(key, value) for key, value in tags.items()],
         )
         with tempfile.TemporaryDirectory() as tmp:
-            for source, name in ((paths["html"], HTML_ARTIFACT), (paths["json"], JSON_ARTIFACT)):
+            for source, name in ((paths["html"], DRIFT_HTML_ARTIFACT), (paths["json"], DRIFT_JSON_ARTIFACT)):
                 copy = Path(tmp) / name
                 copy.write_bytes(source.read_bytes())
                 client.log_artifact(run_id, str(copy))

@@ -12,9 +12,10 @@ from pathlib import Path
 import mlflow
 import pytest
 
+from ml.artifacts import DRIFT_HTML_ARTIFACT, DRIFT_JSON_ARTIFACT
 from ml.config import DriftParams
 from ml.drift.compare import compare
-from ml.drift.report import HTML_ARTIFACT, JSON_ARTIFACT, build_summary, new_report_id, render_html
+from ml.drift.report import build_summary, new_report_id, render_html
 from ml.generate import generate_applications
 from ml.schema import infer_schema
 from tests.app.test_browser import CHROMIUM_ARGS, chromium, console_server  # noqa: F401 (fixtures)
@@ -48,8 +49,8 @@ def _log_check(tracking_uri: str, page: str, summary: dict) -> None:
     )
     run = client.create_run(experiment_id)
     client.log_metric(run.info.run_id, "drift_share", 0.99)  # newest and highest: selected first
-    client.log_dict(run.info.run_id, summary, f"drift/{JSON_ARTIFACT}")
-    client.log_text(run.info.run_id, page, f"drift/{HTML_ARTIFACT}")
+    client.log_dict(run.info.run_id, summary, f"drift/{DRIFT_JSON_ARTIFACT}")
+    client.log_text(run.info.run_id, page, f"drift/{DRIFT_HTML_ARTIFACT}")
     client.set_terminated(run.info.run_id)
 
 

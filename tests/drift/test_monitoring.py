@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from ml.artifacts import DRIFT_HTML_ARTIFACT, DRIFT_JSON_ARTIFACT
 from ml.cli import main
-from ml.drift.report import HTML_ARTIFACT, JSON_ARTIFACT, LATEST_HTML, LATEST_JSON, TRIGGER_FILE
+from ml.drift.report import LATEST_HTML, LATEST_JSON, TRIGGER_FILE
 from ml.inference_log import create_log_engine
 from tests.drift.conftest import BATCH_ROWS, MONITORING_EXPERIMENT, SHIFTED
 
@@ -80,9 +81,12 @@ def test_each_check_is_an_mlflow_run_with_metrics_and_reports(cli_base, batches,
     assert run.data.metrics["data_quality_score"] == pytest.approx(summary["data_quality"]["score"])
     assert run.data.tags["model_version"] == champion.version and run.data.tags["source"] == "file"
     assert run.data.tags["report_id"] == summary["report_id"]
-    assert {a.path for a in client.list_artifacts(run.info.run_id)} == {HTML_ARTIFACT, JSON_ARTIFACT}
+    assert {a.path for a in client.list_artifacts(run.info.run_id)} == {
+        DRIFT_HTML_ARTIFACT,
+        DRIFT_JSON_ARTIFACT,
+    }
     logged = json.loads(
-        Path(client.download_artifacts(run.info.run_id, JSON_ARTIFACT, str(tmp_path))).read_text()
+        Path(client.download_artifacts(run.info.run_id, DRIFT_JSON_ARTIFACT, str(tmp_path))).read_text()
     )
     assert logged == summary
 
