@@ -12,7 +12,6 @@ from ml.drift.batches import make_production_batch
 from ml.drift.compare import PREDICTION, DriftInputError, compare
 from ml.generate import generate_applications
 from ml.schema import FeatureSchema, infer_schema
-from ml.train import SCORE_COLUMN
 from tests.drift.conftest import BATCH_ROWS, CLEAN_SEED, DRIFTED_SEED, SHIFTED
 
 WASSERSTEIN, JENSEN_SHANNON = "Wasserstein distance (normed)", "Jensen-Shannon distance"
@@ -41,10 +40,6 @@ def clean() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def drifted() -> pd.DataFrame:
     return make_production_batch(generate_applications(BATCH_ROWS, DRIFTED_SEED))
-
-
-def test_score_column_is_the_one_training_stores() -> None:
-    assert PREDICTION == SCORE_COLUMN
 
 
 def test_clean_data_shows_no_drift(reference, clean, schema) -> None:
