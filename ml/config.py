@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, field_validator
@@ -59,6 +59,9 @@ class TrainParams(BaseModel):
     num_boost_round: int = 2000
     early_stopping_rounds: int = 50
     lightgbm: dict[str, Any] = Field(default_factory=lambda: {"objective": "binary", "verbose": -1})
+    # Business sense the model must keep, by feature name (raw or engineered): -1 = the risk never rises
+    # as the feature rises, +1 = it never falls (LightGBM's monotone constraints).
+    monotone: dict[str, Literal[-1, 1]] = Field(default_factory=dict)
 
 
 class CostParams(BaseModel):

@@ -128,6 +128,8 @@ def _fit(
         builder.build(encode_frame(valid, schema)), label=valid[target].to_numpy()
     )
     lgb_params = {"metric": "auc", **params.train.lightgbm}
+    if params.train.monotone:
+        lgb_params["monotone_constraints"] = [params.train.monotone.get(n, 0) for n in builder.feature_names]
     with tqdm(
         total=params.train.num_boost_round, desc="boosting", unit="tree", disable=quiet, file=sys.stderr
     ) as bar:

@@ -1,4 +1,5 @@
-"""Session fixtures shared by every test: one real MLflow server and one trained model per session.
+"""Session fixtures shared by every test: one real MLflow server and one trained model per session
+(helpers live in tests/utils.py).
 
 Registry-changing tests register their own model names, so they never move the shared champion.
 """
@@ -8,45 +9,28 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
-from ml.config import Params, Settings, load_params
+from ml.config import Params
 from ml.data import Dataset, generated_dataset
 from ml.registry import Registry
+from ml.scoring import ScoringModel
 from ml.train import TrainResult, train_model
 from tests.servers import Server, create_postgres_database, drop_postgres_database, start_mlflow
-
-TEST_ROWS = 20_000
-CHAMPION_MODEL_NAME = "credit-scoring"
-
-
-@dataclass(frozen=True)
-class Champion:
-    """The session's shared model: registered as version `version` of `name`, alias champion."""
-
-    name: str
-    version: str
-    tracking_uri: str
-    run: TrainResult
-    server: Server
-
-
-def test_params() -> Params:
-    params = load_params()
-    params.reference.rows = 2_000
-    params.train.num_boost_round = 300
-    return params
-
-
-def make_settings(tracking_uri: str, model_name: str = CHAMPION_MODEL_NAME) -> Settings:
-    return Settings(mlflow_tracking_uri=tracking_uri, model_name=model_name, experiment_name="tests")
+from tests.utils import (
+    CHAMPION_MODEL_NAME,
+    TEST_ROWS,
+    Champion,
+    load_registered_model,
+    make_settings,
+    session_params,
+)
 
 
 @pytest.fixture(scope="session")
 def params() -> Params:
-    return test_params()
+    return session_params()
 
 
 @pytest.fixture(scope="session")
@@ -81,6 +65,12 @@ def champion(mlflow_server: Server, trained_run: TrainResult, params: Params) ->
     version = registry.register(trained_run.model_uri, trained_run.run_id)
     registry.promote(version, "champion", "test session champion", who="pytest")
     return Champion(CHAMPION_MODEL_NAME, version, mlflow_server.url, trained_run, mlflow_server)
+
+
+@pytest.fixture(scope="session")
+def champion_model(champion: Champion) -> ScoringModel:
+    """The champion loaded in this process, to check the API's numbers and the model's behaviour."""
+    return load_registered_model(champion.tracking_uri, champion.name, champion.version)
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from ml.registry import Registry
-from tests.conftest import Champion
 from tests.servers import API_ENV, Server, api_command, free_port, start_process
+from tests.utils import Champion
 
 SCORING_KEY = "scoring-key-3f9a1c77d2"
 ADMIN_KEY = "admin-key-b81e44c0a9"

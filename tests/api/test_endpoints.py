@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import io
 import math
-import tempfile
-from pathlib import Path
 
-import mlflow.artifacts
 import numpy as np
 import pandas as pd
 import pytest
-from mlflow.tracking import MlflowClient
 
 from ml.scoring import ScoringModel
 from tests.api.conftest import ADMIN_KEY, SCORING_KEY, Api
-
-
-@pytest.fixture(scope="session")
-def local_model(champion) -> ScoringModel:
-    """The champion loaded in-process, to check the API's numbers against."""
-    with tempfile.TemporaryDirectory() as tmp:
-        client = MlflowClient(tracking_uri=champion.tracking_uri, registry_uri=champion.tracking_uri)
-        root = client.get_model_version_download_uri(champion.name, champion.version)
-        path = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"{root}/artifacts/scoring", dst_path=tmp, tracking_uri=champion.tracking_uri
-        )
-        return ScoringModel.load(Path(path))
 
 
 def test_health(api: Api, champion) -> None:
@@ -39,19 +23,19 @@ def test_health(api: Api, champion) -> None:
     assert body["uptime_s"] > 0 and response.headers["x-request-id"]
 
 
-def test_predict_matches_the_model(api: Api, champion, example_record, local_model: ScoringModel) -> None:
+def test_predict_matches_the_model(api: Api, champion, example_record, champion_model: ScoringModel) -> None:
     with api.client() as client:
         response = client.post(
             "/predict", json={"features": example_record}, headers={"X-Request-ID": "req-abc"}
         )
     assert response.status_code == 200, response.text
     body = response.json()
-    expected = local_model.predict_frame(pd.DataFrame([example_record]))[0]
+    expected = champion_model.predict_frame(pd.DataFrame([example_record]))[0]
     assert body["probability"] == pytest.approx(expected, rel=1e-9)
-    assert body["decision"] == ("refuse" if expected >= local_model.meta.threshold else "approve")
+    assert body["decision"] == ("refuse" if expected >= champion_model.meta.threshold else "approve")
     assert body["model_version"] == champion.version and body["request_id"] == "req-abc"
     assert body["risk_band"] in ("low", "medium", "high", "very_high")
-    assert body["threshold"] == pytest.approx(local_model.meta.threshold)
+    assert body["threshold"] == pytest.approx(champion_model.meta.threshold)
 
 
 def test_predict_missing_features_are_scored_as_missing(api: Api) -> None:
@@ -80,7 +64,7 @@ def _csv(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False).encode()
 
 
-def test_batch_csv_upload_matches_the_model(api: Api, small_dataset, local_model: ScoringModel) -> None:
+def test_batch_csv_upload_matches_the_model(api: Api, small_dataset, champion_model: ScoringModel) -> None:
     frame = small_dataset.frame.drop(columns=["TARGET"]).head(3000).reset_index(drop=True)
     frame.loc[10, "CODE_GENDER"] = "Unknown"
     frame["DAYS_BIRTH"] = frame["DAYS_BIRTH"].astype(object)
@@ -96,7 +80,7 @@ def test_batch_csv_upload_matches_the_model(api: Api, small_dataset, local_model
     assert scored["row"].iloc[0] == 2 and 12 not in set(scored["row"])
     good = frame.drop(index=[10, 20])
     good["DAYS_BIRTH"] = good["DAYS_BIRTH"].astype(float)
-    np.testing.assert_allclose(scored["probability"], local_model.predict_frame(good), rtol=1e-9)
+    np.testing.assert_allclose(scored["probability"], champion_model.predict_frame(good), rtol=1e-9)
     assert raw.json()["results"] == body["results"]
 
 
@@ -120,7 +104,7 @@ def test_bad_csv_is_a_422_with_the_reason(api: Api, content: bytes, reason: str)
     assert reason in text or "csv" in text
 
 
-def test_explain_contributions_add_up(api: Api, example_record, local_model: ScoringModel) -> None:
+def test_explain_contributions_add_up(api: Api, example_record, champion_model: ScoringModel) -> None:
     with api.client() as client:
         response = client.post("/explain", json={"features": example_record, "top": 500})
         top3 = client.post("/explain", json={"features": example_record, "top": 3})
@@ -128,7 +112,7 @@ def test_explain_contributions_add_up(api: Api, example_record, local_model: Sco
     body = response.json()
     logit = body["base_value"] + sum(item["contribution"] for item in body["contributions"])
     assert 1 / (1 + math.exp(-logit)) == pytest.approx(body["probability"], rel=1e-6)
-    assert len(body["contributions"]) == len(local_model.feature_names())
+    assert len(body["contributions"]) == len(champion_model.feature_names())
     magnitudes = [abs(item["contribution"]) for item in body["contributions"]]
     assert magnitudes == sorted(magnitudes, reverse=True)
     assert top3.json()["contributions"] == body["contributions"][:3]
@@ -136,15 +120,15 @@ def test_explain_contributions_add_up(api: Api, example_record, local_model: Sco
     assert by_name["CODE_GENDER"] == example_record["CODE_GENDER"]
 
 
-def test_model_info(api: Api, champion, local_model: ScoringModel) -> None:
+def test_model_info(api: Api, champion, champion_model: ScoringModel) -> None:
     with api.client() as client:
         body = client.get("/model").json()
     assert body["name"] == champion.name and body["version"] == champion.version
     assert body["run_id"] == champion.run.run_id
-    assert body["threshold"] == pytest.approx(local_model.meta.threshold)
+    assert body["threshold"] == pytest.approx(champion_model.meta.threshold)
     assert body["metrics"]["test_roc_auc"] > 0.7
-    assert body["feature_names"] == local_model.feature_names()
-    assert [f["name"] for f in body["feature_schema"]["features"]] == local_model.schema.names()
+    assert body["feature_names"] == champion_model.feature_names()
+    assert [f["name"] for f in body["feature_schema"]["features"]] == champion_model.schema.names()
 
 
 def test_models_lists_versions_and_aliases(api: Api, champion) -> None:

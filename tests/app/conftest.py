@@ -16,8 +16,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from ml.registry import Registry
-from tests.conftest import Champion
 from tests.servers import API_ENV, ROOT, Server, api_command, free_port, start_process
+from tests.utils import Champion
 
 APP_DIR = ROOT / "app"
 PAGES = {

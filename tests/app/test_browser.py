@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Champion
 from tests.servers import ROOT, Server, free_port, start_process
+from tests.utils import Champion
 
 CHROMIUM = Path("/usr/bin/chromium")
 ENSURE_CHROMIUM = Path(__file__).with_name("ensure_chromium.sh")

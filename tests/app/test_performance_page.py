@@ -16,8 +16,8 @@ from ml.generate import generate_applications
 from ml.outcomes import outcomes_for_batch
 from tests.app.conftest import APP_DIR, start_api, texts
 from tests.app.test_browser import CHROMIUM_ARGS, chromium  # noqa: F401 (fixture)
-from tests.conftest import Champion
 from tests.servers import ROOT, Server, free_port, start_process
+from tests.utils import Champion
 
 PAGE = APP_DIR / "pages" / "6_Performance.py"
 

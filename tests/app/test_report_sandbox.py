@@ -19,8 +19,8 @@ from ml.drift.report import build_summary, new_report_id, render_html
 from ml.generate import generate_applications
 from ml.schema import infer_schema
 from tests.app.test_browser import CHROMIUM_ARGS, chromium, console_server  # noqa: F401 (fixtures)
-from tests.conftest import Champion
 from tests.servers import Server
+from tests.utils import Champion
 
 PAYLOAD = "</script><script>document.title='pwned';try{parent.document.title='pwned'}catch(e){}</script>"
 

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ml.registry import Registry
 from tests.api.conftest import Api, api_env, launch_api
-from tests.conftest import Champion
+from tests.utils import Champion
 
 JWT_SECRET = "console-shared-secret-7c1d9e0b5a3f48a2b6e1"
 METRICS_TOKEN = "metrics-token-5d2a8f61c0"

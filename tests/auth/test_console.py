@@ -14,8 +14,8 @@ from streamlit.testing.v1 import AppTest
 from ml.registry import Registry
 from tests.app.conftest import PAGES, start_api, texts
 from tests.auth.conftest import JWT_SECRET
-from tests.conftest import Champion
 from tests.servers import Server
+from tests.utils import Champion
 
 # Cheap hashes for the tests (the parameters travel inside each hash); production uses the defaults.
 _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

@@ -19,8 +19,8 @@ from argon2 import PasswordHasher
 
 from tests.app.test_browser import CHROMIUM_ARGS, chromium  # noqa: F401 - the session's Chromium fixture
 from tests.auth.conftest import JWT_SECRET
-from tests.conftest import Champion
 from tests.servers import ROOT, Server, free_port, start_process
+from tests.utils import Champion
 
 PASSWORD = "lea-correct-horse-battery"
 IDP_LABEL = "Example IdP"

@@ -55,9 +55,9 @@ def image_champion(mlflow_from_image: Started) -> str:
     from ml.data import generated_dataset
     from ml.registry import Registry
     from ml.train import train_model
-    from tests.conftest import test_params
+    from tests.utils import session_params
 
-    params = test_params()
+    params = session_params()
     params.train.num_boost_round = 100
     small_dataset = generated_dataset(5_000, seed=7)
 

@@ -10,7 +10,7 @@ from ml.data import Dataset, generated_dataset
 from ml.fairness import _weighted_auc, assess, gate_failures, group_labels, live_approval_rates
 from ml.registry import Registry
 from ml.train import train_model
-from tests.conftest import make_settings
+from tests.utils import make_settings
 
 HAND = pd.DataFrame(
     {

@@ -8,8 +8,8 @@ from ml.config import GateParams
 from ml.data import Dataset
 from ml.registry import GateRefusedError, Registry, RegistryError
 from ml.train import TrainResult, train_model
-from tests.conftest import make_settings
 from tests.servers import Server
+from tests.utils import make_settings
 
 
 @dataclass

@@ -12,9 +12,9 @@ import pytest
 
 from ml.config import Params
 from ml.registry import Registry
-from tests.conftest import Champion
 from tests.ops.stack import client_records
 from tests.servers import create_postgres_database, drop_postgres_database
+from tests.utils import Champion
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,6 @@ import pytest
 import sqlalchemy as sa
 
 from ml.inference_log import create_log_engine, inference_log, read_inference_log
-from tests.conftest import Champion
 from tests.ops.load import Answer, LoadRun, summary
 from tests.ops.stack import GRACEFUL_EXIT, health, start_api
 from tests.ops.tcp_proxy import TcpProxy
@@ -26,6 +25,7 @@ from tests.servers import (
     free_port,
     start_mlflow_command,
 )
+from tests.utils import Champion
 
 pytestmark = pytest.mark.slow
 USERS = 16

@@ -16,11 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Champion
 from tests.ops.conftest import OwnModel
 from tests.ops.load import Answer, LoadRun, summary
 from tests.ops.stack import start_api
 from tests.servers import BIN, ROOT
+from tests.utils import Champion
 
 pytestmark = pytest.mark.slow
 USERS = 16

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import Champion
 from tests.ops.promql import PROMETHEUS_SYNTHETIC, alert_expressions, dashboard_expressions, metric_names
 from tests.ops.stack import start_api
+from tests.utils import Champion
 
 pytestmark = pytest.mark.slow
 

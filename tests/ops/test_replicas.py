@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from ml.inference_log import read_inference_log
-from tests.conftest import Champion
 from tests.ops.conftest import OwnModel
 from tests.ops.stack import GRACEFUL_EXIT, served_version, start_api
+from tests.utils import Champion
 
 pytestmark = pytest.mark.slow
 POLL_INTERVAL_S = 2.0

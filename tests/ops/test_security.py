@@ -13,9 +13,9 @@ from fastapi import FastAPI
 
 from api.core.config import ApiSettings
 from api.security import RateLimitMiddleware, SecurityHeadersMiddleware, install_security
-from tests.conftest import Champion
 from tests.ops.stack import start_api
 from tests.servers import Server
+from tests.utils import Champion
 
 CONSOLE = "https://console.example.org"
 KEYS = ("key-headers", "key-limited", "key-other", "key-cors", "key-size")
