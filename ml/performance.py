@@ -18,6 +18,7 @@ an outcome, which are fetched once.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,10 +72,11 @@ class TrainingFigures:
 
 
 def _cohort(dialect: str, column: sa.ColumnElement, window: bool) -> sa.ColumnElement:
+    """The month of the decision as 'YYYY-MM' (or one cohort for a window)."""
     if window:
         return sa.literal("window")
     if dialect == "postgresql":
-        return sa.func.to_char(column, "YYYY-MM")
+        return sa.func.to_char(sa.func.date_trunc("month", column), "YYYY-MM")
     return sa.func.strftime("%Y-%m", column)
 
 
@@ -93,44 +95,77 @@ def _naive(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def read_bins(engine: sa.Engine, cutoff: datetime, window: bool, where: list) -> pd.DataFrame:
-    """Per version, cohort, decision, maturity and probability bin: decisions, sum of probabilities
-    and of their squares, and outcomes recorded. One pass over the log, in the database."""
+def _read_frame(engine: sa.Engine, query: sa.Select) -> pd.DataFrame:
+    """A query's rows as a frame. On PostgreSQL through COPY and pandas' CSV parser: for the
+    300,000 rows of a large report that is several times faster than building Python rows."""
+    names = [column.name for column in query.selected_columns]
+    with engine.connect() as connection:
+        if engine.dialect.name != "postgresql":
+            rows = connection.execute(query).all()
+            return pd.DataFrame(
+                dict(zip(names, zip(*rows, strict=True), strict=True)) if rows else [], columns=names
+            )
+        compiled = query.compile(dialect=engine.dialect)
+        cursor = connection.connection.driver_connection.cursor()
+        try:
+            sql = cursor.mogrify(str(compiled), compiled.params).decode()  # values quoted by the driver
+            buffer = io.StringIO()
+            cursor.copy_expert(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true)", buffer)
+        finally:
+            cursor.close()
+    buffer.seek(0)
+    return pd.read_csv(buffer, dtype={"model_version": str, "cohort": str}, float_precision="round_trip")
+
+
+def read_bins(engine: sa.Engine, window: bool, where: list) -> pd.DataFrame:
+    """Per version, cohort, decision and probability bin: decisions, and the sum of their
+    probabilities and of their squares. One pass over the log, aggregated in the database; on
+    PostgreSQL the month is grouped as a timestamp and formatted after (a third less work)."""
     log = inference_log
-    cohort = _cohort(engine.dialect.name, log.c.ts, window).label("cohort")
-    mature = sa.case((log.c.ts <= cutoff, 1), else_=0).label("mature")
+    postgres = engine.dialect.name == "postgresql" and not window
+    month = (
+        sa.func.date_trunc("month", log.c.ts) if postgres else _cohort(engine.dialect.name, log.c.ts, window)
+    )
     bin_ = sa.cast(log.c.probability * BINS, sa.Integer).label("bin")
-    query = (
+    grouped = (
         sa.select(
             log.c.model_version,
-            cohort,
+            month.label("cohort"),
             log.c.decision,
-            mature,
             bin_,
             sa.func.count().label("n"),
             sa.func.sum(log.c.probability).label("p"),
             sa.func.sum(log.c.probability * log.c.probability).label("p2"),
-            sa.func.count(outcomes.c.decision_id).label("with_outcome"),
         )
-        .select_from(log.outerjoin(outcomes, outcomes.c.decision_id == log.c.id))
         .where(log.c.probability.is_not(None), *where)
-        .group_by(log.c.model_version, cohort, log.c.decision, mature, bin_)
+        .group_by(log.c.model_version, month, log.c.decision, bin_)
     )
-    with engine.connect() as connection:
-        return pd.DataFrame(connection.execute(query).all(), columns=[c.name for c in query.selected_columns])
+    if postgres:
+        inner = grouped.subquery()
+        cohort = sa.func.to_char(inner.c.cohort, "YYYY-MM").label("cohort")
+        grouped = sa.select(
+            inner.c.model_version, cohort, inner.c.decision, inner.c.bin, inner.c.n, inner.c.p, inner.c.p2
+        )
+    return _read_frame(engine, grouped)
 
 
-def read_realized(engine: sa.Engine, cutoff: datetime, window: bool, where: list) -> pd.DataFrame:
-    """The mature decisions with an outcome: version, cohort, probability, decision, defaulted."""
+def read_outcome_rows(engine: sa.Engine, cutoff: datetime, window: bool, where: list) -> pd.DataFrame:
+    """Every decision with an outcome: version, cohort, probability, decision, defaulted, and
+    whether the decision is mature (old enough for its outcome to count)."""
     log = inference_log
-    cohort = _cohort(engine.dialect.name, log.c.ts, window).label("cohort")
     query = (
-        sa.select(log.c.model_version, cohort, log.c.probability, log.c.decision, outcomes.c.defaulted)
+        sa.select(
+            log.c.model_version,
+            _cohort(engine.dialect.name, log.c.ts, window).label("cohort"),
+            log.c.probability,
+            log.c.decision,
+            outcomes.c.defaulted,
+            sa.case((log.c.ts <= cutoff, 1), else_=0).label("mature"),
+        )
         .select_from(log.join(outcomes, outcomes.c.decision_id == log.c.id))
-        .where(log.c.ts <= cutoff, log.c.probability.is_not(None), *where)
+        .where(log.c.probability.is_not(None), *where)
     )
-    with engine.connect() as connection:
-        return pd.DataFrame(connection.execute(query).all(), columns=[c.name for c in query.selected_columns])
+    return _read_frame(engine, query)
 
 
 def estimate_from_bins(n: np.ndarray, p_sum: np.ndarray, p2_sum: np.ndarray) -> dict[str, float]:
@@ -203,17 +238,18 @@ def realized_figures(frame: pd.DataFrame, cost: CostParams) -> dict[str, float |
 
 
 def _cohort_stats(
-    bins: pd.DataFrame, realized: pd.DataFrame, params: PerformanceParams, cost: CostParams
+    bins: pd.DataFrame, outcome_rows: pd.DataFrame, params: PerformanceParams, cost: CostParams
 ) -> dict[str, Any]:
     approved = bins[bins["decision"] == "approve"]
-    decisions = int(bins["n"].sum())
+    decisions, approvals = int(bins["n"].sum()), int(approved["n"].sum())
+    realized = outcome_rows[outcome_rows["mature"] == 1]
     stats: dict[str, Any] = {
         "decisions": decisions,
-        "approved": int(approved["n"].sum()),
-        "approval_rate": float(approved["n"].sum() / decisions) if decisions else None,
-        "with_outcome": int(bins.loc[bins["mature"] == 1, "with_outcome"].sum()),
-        "awaiting_outcome": int(approved["n"].sum() - approved["with_outcome"].sum()),
-        "immature_decisions": int(bins.loc[bins["mature"] == 0, "n"].sum()),
+        "approved": approvals,
+        "approval_rate": approvals / decisions if decisions else None,
+        "with_outcome": len(realized),
+        "awaiting_outcome": approvals - int((outcome_rows["decision"] == "approve").sum()),
+        "early_outcomes": len(outcome_rows) - len(realized),  # recorded, but the decision is too recent
         "realized": None,
         "realized_note": None,
         "estimated": None,
@@ -224,7 +260,7 @@ def _cohort_stats(
         stats["realized_note"] = (
             f"{len(realized)} mature outcomes; at least {params.min_rows} are needed for a figure"
         )
-    if approved["n"].sum() >= params.min_rows:
+    if approvals >= params.min_rows:
         grouped = approved.groupby("bin")[["n", "p", "p2"]].sum()
         stats["estimated"] = estimate_from_bins(
             grouped["n"].to_numpy(float), grouped["p"].to_numpy(float), grouped["p2"].to_numpy(float)
@@ -256,8 +292,8 @@ def performance_report(
     window = since is not None or until is not None
     engine = outcomes_engine(database_url)
     where = _filters(inference_log, model_name, since, until)
-    bins = read_bins(engine, cutoff, window, where)
-    realized = read_realized(engine, cutoff, window, where)
+    bins = read_bins(engine, window, where)
+    realized = read_outcome_rows(engine, cutoff, window, where)
     versions = []
     for version in sorted(bins["model_version"].dropna().unique(), key=_version_key):
         versions.append(
@@ -299,11 +335,11 @@ def _version_report(
     comparison = training.comparison() if training else None
     training_auc = comparison["roc_auc"] if comparison else None
     ece = comparison["ece"] if comparison else None
+    outcome_groups = dict(tuple(mine_realized.groupby("cohort")))
     cohorts = []
-    for cohort in sorted(mine["cohort"].unique()):
-        stats = _cohort_stats(
-            mine[mine["cohort"] == cohort], mine_realized[mine_realized["cohort"] == cohort], params, cost
-        )
+    for cohort, cohort_bins in mine.groupby("cohort"):
+        cohort_outcomes = outcome_groups.get(cohort, mine_realized.iloc[:0])
+        stats = _cohort_stats(cohort_bins, cohort_outcomes, params, cost)
         cohorts.append({"cohort": cohort, **stats, **_drops(training_auc, stats)})
     overall = _cohort_stats(mine, mine_realized, params, cost)
     trusted, note = _trust(ece, params)
