@@ -61,3 +61,12 @@ def test_drift_outcomes_are_wired() -> None:
     assert issue["if"].startswith("steps.drift.outputs.exit_code == '3'")
     failing = steps[-1]
     assert failing["if"] == "steps.drift.outputs.exit_code == '3'" and "exit 1" in failing["run"]
+
+
+def test_the_digest_includes_realized_and_estimated_performance() -> None:
+    steps = load()["jobs"]["drift"]["steps"]
+    names = [step.get("name", "") for step in steps]
+    performance = next(step for step in steps if "ml performance --markdown" in step.get("run", ""))
+    assert '>> "$RUNNER_TEMP/digest.md"' in performance["run"]  # Slack and the issue carry it too
+    slack = next(i for i, name in enumerate(names) if "Slack" in name)
+    assert names.index(performance["name"]) < slack

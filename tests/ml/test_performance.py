@@ -55,3 +55,52 @@ def test_calibration_error_is_zero_when_calibrated_and_the_gap_otherwise() -> No
     report = calibration(y, np.full(100, 0.5), bins=5)
     assert report["ece"] == pytest.approx(0.4)
     assert sum(report["count"]) == 100 and len(report["mean_predicted"]) == 5
+
+
+def test_the_cli_imports_outcomes_and_writes_the_digest(tmp_path) -> None:
+    """`outcomes import` then `performance --markdown` as the monitor workflow runs them."""
+    import subprocess
+    import sys
+    from datetime import UTC, datetime, timedelta
+
+    from ml.inference_log import InferenceLogWriter
+
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    rng = np.random.default_rng(8)
+    probabilities = rng.beta(0.8, 9.0, 600)
+    old = datetime.now(UTC) - timedelta(days=200)
+    with InferenceLogWriter(url) as writer:
+        writer.append(
+            {
+                "ts": old,
+                "request_id": "r",
+                "row": i + 1,
+                "model_name": "credit-scoring",
+                "model_version": "1",
+                "features": {},
+                "probability": float(p),
+                "decision": "approve",
+            }
+            for i, p in enumerate(probabilities)
+        )
+    defaulted = (rng.random(600) < probabilities).astype(int)
+    lines = ["request_id,row,defaulted,observed_at"] + [
+        f"r,{i + 1},{d},2026-01-31" for i, d in enumerate(defaulted)
+    ]
+    (tmp_path / "outcomes.csv").write_text("\n".join(lines[:-100]) + "\nr,9999,1,2026-01-31\n")
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "ml", "--tracking-uri", "http://127.0.0.1:9", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+    imported = cli("outcomes", "import", str(tmp_path / "outcomes.csv"), "--database-url", url)
+    assert imported.returncode == 0, imported.stderr
+    assert "500 new" in imported.stdout and "1 refused" in imported.stdout
+    assert "line 502: request_id: no logged decision for request r row 9999" in imported.stdout
+    digest = tmp_path / "digest.md"
+    report = cli("performance", "--database-url", url, "--markdown", str(digest))
+    assert report.returncode == 0, report.stderr
+    text = digest.read_text()
+    assert "100 approved decisions await an outcome" in text
+    bad_rate = f"{defaulted[:500].mean():.1%}"
+    assert f"| 1 | {old:%Y-%m} | 600 | 100.0% | 500 | {bad_rate} / " in text, text
