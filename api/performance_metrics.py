@@ -81,15 +81,16 @@ class PerformanceMonitor:
             labels=["model_version"],
         )
         for version, figures in latest_figures(self.latest).items():
+            training_auc = figures["training_auc"]
             for kind in ("realized", "estimated", "training"):
-                if figures[f"{kind}_auc"] is not None:
-                    auc.add_metric([version, kind], figures[f"{kind}_auc"])
-                if figures[f"{kind}_bad_rate"] is not None:
-                    bad_rate.add_metric([version, kind], figures[f"{kind}_bad_rate"])
-            for kind in ("realized", "estimated"):
-                if figures[f"{kind}_auc"] is not None and figures["training_auc"] is not None:
-                    drop.add_metric([version, kind], figures["training_auc"] - figures[f"{kind}_auc"])
-            awaiting.add_metric([version], figures["awaiting_outcomes"])
+                kind_auc, kind_bad_rate = figures[f"{kind}_auc"], figures[f"{kind}_bad_rate"]
+                if kind_auc is not None:
+                    auc.add_metric([version, kind], kind_auc)
+                    if kind != "training" and training_auc is not None:
+                        drop.add_metric([version, kind], training_auc - kind_auc)
+                if kind_bad_rate is not None:
+                    bad_rate.add_metric([version, kind], kind_bad_rate)
+            awaiting.add_metric([version], figures["awaiting_outcomes"] or 0)
         limit = GaugeMetricFamily(
             "credit_performance_max_auc_drop",
             "performance.max_auc_drop: the AUC drop below training that raises an alert.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO, cast
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
@@ -94,7 +94,7 @@ async def post_outcomes(
             async for chunk in request.stream():
                 spool.write(chunk)
             spool.seek(0)
-            result = await _import(settings.database_url, csv_chunks(spool), strict)
+            result = await _import(settings.database_url, csv_chunks(cast(BinaryIO, spool)), strict)
     else:
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
