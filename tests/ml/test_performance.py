@@ -104,3 +104,54 @@ def test_the_cli_imports_outcomes_and_writes_the_digest(tmp_path) -> None:
     assert "100 approved decisions await an outcome" in text
     bad_rate = f"{defaulted[:500].mean():.1%}"
     assert f"| 1 | {old:%Y-%m} | 600 | 100.0% | 500 | {bad_rate} / " in text, text
+
+
+def test_make_outcomes_writes_the_batch_target_for_approved_decisions_only(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from ml.inference_log import InferenceLogWriter
+
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    batch = pd.DataFrame(
+        {"SK_ID_CURR": [101, 102, 103, 104], "TARGET": [1, 0, 1, 0], "AMT_CREDIT": [1.0] * 4}
+    )
+    batch.to_csv(tmp_path / "batch.csv", index=False)
+    with InferenceLogWriter(url) as writer:
+        writer.append(
+            {
+                "request_id": "b",
+                "row": i + 2,
+                "client_id": client,
+                "model_name": "credit-scoring",
+                "model_version": "1",
+                "features": {},
+                "probability": 0.1,
+                "decision": "refuse" if client == 103 else "approve",
+            }
+            for i, client in enumerate([101, 102, 103])  # 104 was never scored
+        )
+    out = tmp_path / "outcomes.csv"
+    command = [
+        sys.executable,
+        "-m",
+        "ml",
+        "make-outcomes",
+        "--batch",
+        str(tmp_path / "batch.csv"),
+        "--database-url",
+        url,
+        "--observed-at",
+        "2026-02-01",
+        "-o",
+        str(out),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    written = pd.read_csv(out).sort_values("row")
+    assert written.to_dict("records") == [
+        {"request_id": "b", "row": 2, "defaulted": 1, "observed_at": "2026-02-01"},
+        {"request_id": "b", "row": 3, "defaulted": 0, "observed_at": "2026-02-01"},
+    ]
