@@ -18,6 +18,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.core.config import ApiSettings
+from api.deps import SettingsDep
 from api.identity_keys import KeyRing
 from api.identity_roles import Permission, Role, allows, least_role_for
 from api.identity_tokens import TokenError, TokenVerifier
@@ -182,10 +183,10 @@ ChampionManager = Annotated[Caller, Depends(require_champion)]
 
 
 async def require_metrics_token(
-    request: Request, bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    settings: SettingsDep, bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> None:
     """GET /metrics: open unless METRICS_TOKEN is set, then only with that bearer token."""
-    expected = request.app.state.settings.metrics_token
+    expected = settings.metrics_token
     if not expected:
         return
     if bearer is None or not hmac.compare_digest(bearer.credentials.encode(), expected.encode()):
