@@ -48,7 +48,7 @@ def _dataset(args: argparse.Namespace, params: Params):
     from ml.data import generated_dataset, load_dataset
 
     if args.data:
-        return load_dataset(args.data, args.target or params.data.target, args.id_column)
+        return load_dataset(args.data, args.target or params.data.target, args.id_column, args.positive_label)
     return generated_dataset(
         args.rows or params.data.rows, args.seed if args.seed is not None else params.data.seed
     )
@@ -393,6 +393,11 @@ def _add_data_args(parser: argparse.ArgumentParser) -> None:
         help="CSV to use (application_train.csv or any CSV with a target column); default: generated data",
     )
     parser.add_argument("--target", help="target column of --data (default from params.yaml: TARGET)")
+    parser.add_argument(
+        "--positive-label",
+        metavar="VALUE",
+        help="the target value that means default, for a target that is not 0/1 (e.g. bad or 2)",
+    )
     parser.add_argument("--id-column", help="id column of --data, excluded from features (e.g. SK_ID_CURR)")
     parser.add_argument("--rows", type=int, help="rows to generate when no --data is given")
     parser.add_argument("--seed", type=int, help="generator seed")

@@ -69,14 +69,45 @@ def read_csv(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def load_dataset(path: str | Path, target: str, id_column: str | None = None) -> Dataset:
-    """Load any CSV holding `target` (and optionally an id column); no other column is assumed."""
+def load_dataset(
+    path: str | Path, target: str, id_column: str | None = None, positive_label: str | None = None
+) -> Dataset:
+    """Load any CSV holding `target` (and optionally an id column); no other column is assumed.
+
+    `positive_label` is the target value that means default (`bad`, `2`, ...): the target becomes 1
+    there and 0 for the one other value. A text target without it is refused with the way forward.
+    """
     frame = read_csv(path)
     if target not in frame.columns:
         raise DataError(f"{path}: target column {target!r} not found; columns are {list(frame.columns)[:20]}")
     if id_column and id_column not in frame.columns:
         raise DataError(f"{path}: id column {id_column!r} not found")
+    if positive_label is not None:
+        frame[target] = binary_target(frame[target], positive_label, f"{path}: target {target!r}")
+    elif not pd.api.types.is_numeric_dtype(frame[target]):
+        shown = ", ".join(map(repr, _labels(frame[target])[:5]))
+        raise DataError(
+            f"{path}: target {target!r} holds text ({shown}); pass --positive-label VALUE, the value "
+            "that means default (e.g. --positive-label bad)"
+        )
     return Dataset(frame, target, id_column, source=str(path), data_hash=file_hash(path))
+
+
+def _labels(series: pd.Series) -> list[str]:
+    return sorted(series.dropna().astype(str).str.strip().unique())
+
+
+def binary_target(series: pd.Series, positive_label: str, what: str) -> pd.Series:
+    """1 where `series` is `positive_label`, 0 for its one other value, missing stays missing."""
+    labels = _labels(series)
+    positive = str(positive_label).strip()
+    if positive not in labels or len(labels) != 2:
+        raise DataError(
+            f"{what} has the values {labels[:10]}: --positive-label {positive_label!r} must be one of "
+            "exactly two values (the other one means no default)"
+        )
+    text = series.astype(str).str.strip()
+    return (text == positive).astype(float).where(series.notna())
 
 
 def generated_dataset(rows: int, seed: int) -> Dataset:

@@ -78,7 +78,9 @@ def _check_target(series: pd.Series, name: str) -> list[Issue]:
     values = pd.to_numeric(series, errors="coerce")
     bad = (~series.isna() & ~values.isin([0, 1])).to_numpy()
     if bad.any():
-        issues.append(_issue("error", name, "target must be 0 or 1", bad))
+        issues.append(
+            _issue("error", name, "target must be 0 or 1 (for text labels pass --positive-label VALUE)", bad)
+        )
     present = set(values[values.isin([0, 1])].astype(int).unique())
     if not issues and present != {0, 1}:
         issues.append(

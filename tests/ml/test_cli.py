@@ -4,7 +4,7 @@ import json
 
 from mlflow.tracking import MlflowClient
 
-from ml.cli import EXIT_GATE_REFUSED, EXIT_OK, main
+from ml.cli import EXIT_GATE_REFUSED, EXIT_INVALID_DATA, EXIT_OK, main
 from ml.registry import Registry
 
 
@@ -80,3 +80,25 @@ def test_bootstrap_trains_only_when_there_is_no_champion(mlflow_server, model_na
     assert code == EXIT_OK and "is champion" in out
     code, out, _ = run_cli(capsys, *base, "bootstrap", "--rows", "20000", "--quiet")
     assert code == EXIT_OK and "champion already set" in out
+
+
+def test_a_text_target_needs_and_takes_positive_label(mlflow_server, tmp_path, model_name, capsys):
+    """A public credit CSV's target is text (good / bad): refused with the flag to use, then trained."""
+    data = tmp_path / "german.csv"
+    assert run_cli(capsys, "generate", "--rows", "5000", "--seed", "4", "-o", str(data))[0] == EXIT_OK
+    frame = __import__("pandas").read_csv(data)
+    frame["risk"] = frame.pop("TARGET").map({0: "good", 1: "bad"})
+    frame.to_csv(data, index=False)
+    options = ["--data", str(data), "--target", "risk", "--id-column", "SK_ID_CURR"]
+
+    code, _, err = run_cli(capsys, "validate", *options)
+    assert code == EXIT_INVALID_DATA and "--positive-label" in err and "'bad'" in err
+    code, _, err = run_cli(capsys, "validate", *options, "--positive-label", "risky")
+    assert code == EXIT_INVALID_DATA and "['bad', 'good']" in err
+    code, out, _ = run_cli(capsys, "validate", *options, "--positive-label", "bad")
+    assert code == EXIT_OK, out
+
+    base = ["--tracking-uri", mlflow_server.url, "--model-name", model_name]
+    code, out, _ = run_cli(capsys, *base, "train", *options, "--positive-label", "bad", "--quiet")
+    assert code == EXIT_OK, out
+    assert json.loads(out)["metrics"]["test_roc_auc"] > 0.6  # "bad" learned as default (inverted: < 0.4)
