@@ -3,9 +3,9 @@ must never make. `python -m api` (api/__main__.py) applies both; Dockerfile.api 
 environment from `api/replica.env`.
 
 LightGBM imports scikit-learn (and with it much of SciPy) only to offer its sklearn-style wrappers,
-which the API never uses; that costs ~35 MB of resident memory and ~0.3 s of start-up per replica.
-Marking them unavailable before LightGBM is first imported makes it skip them, as it does on an
-install without them.
+which the API never uses (their cost in memory and start-up: bench/README.md). Marking them
+unavailable before LightGBM is first imported makes it skip them, as it does on an install without
+them.
 """
 
 from __future__ import annotations

@@ -40,11 +40,7 @@ def checks_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 def columns_table(summary: dict[str, Any]) -> pd.DataFrame:
     """Per-column drift (column, method, score, threshold, drifted), drifted first."""
-    columns = summary.get("columns") or summary.get("drift_by_columns") or {}
-    if isinstance(columns, dict):
-        rows = [{"column": name, **details} for name, details in columns.items()]
-    else:
-        rows = list(columns)
+    rows = [{"column": name, **details} for name, details in (summary.get("columns") or {}).items()]
     if not rows:
         return pd.DataFrame(columns=["column", "method", "score", "threshold", "drifted"])
     table = pd.DataFrame(rows)

@@ -11,8 +11,8 @@ Run: `.venv/bin/python bench/bench_api.py` (or `make bench`). In one run it
 It prints a table and writes the figures to bench/results/bench_api-<time>.json.
 
 The load generator is a minimal asyncio HTTP/1.1 keep-alive client (pre-encoded request, parse
-Content-Length): ~20 µs of client CPU per request, so on a 2-core machine the client steals as
-little as possible from the server being measured. Traffic goes to 127.0.0.1 only and every phase
+Content-Length), so on a 2-core machine the client steals as little as possible from the server
+being measured (its CPU per request: bench/README.md). Traffic goes to 127.0.0.1 only and every phase
 is bounded in time.
 """
 

@@ -1,6 +1,7 @@
 """Command line: `python -m ml <command>` (or `credit-scoring <command>`); a thin layer over ml/.
 
-Exit codes: 0 success, 1 error, 2 usage, 4 invalid data, 5 promotion refused by the quality gate.
+Exit codes: 0 success, 1 error, 2 usage, 3 drift found (`drift`), 4 invalid data, 5 promotion refused
+by the quality gate.
 """
 
 from __future__ import annotations
@@ -122,9 +123,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         registry = _registry(args)
         summary["version"] = register_version(registry, result.model_uri, result.run_id, params)
         if args.promote:
-            event, verdict = registry.promote(
-                summary["version"], args.promote, args.reason or "trained by CLI"
-            )
+            event, _ = registry.promote(summary["version"], args.promote, args.reason or "trained by CLI")
             summary["promoted"] = event.alias
     _print_json(summary)
     return EXIT_OK

@@ -5,7 +5,3 @@ from __future__ import annotations
 
 def metric_value(value: float | None, digits: int = 4) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
-
-
-def percent(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
