@@ -78,6 +78,15 @@ class RegistryActions:
 
         return await self._call(lambda registry: {"event": as_dict(registry.rollback(reason, who=who))})
 
+    async def archive(self, version: str, reason: str, who: str) -> dict[str, Any]:
+        from ml.registry import as_dict
+
+        def archive(registry: Registry) -> dict[str, Any]:
+            _require_version(registry, version)
+            return {"event": as_dict(registry.archive(version, reason, who=who))}
+
+        return await self._call(archive)
+
 
 def _require_version(registry: Registry, version: str) -> None:
     from mlflow.exceptions import MlflowException

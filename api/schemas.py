@@ -138,6 +138,10 @@ class RollbackRequest(_Strict):
     reason: str = Field(min_length=1, max_length=4000)
 
 
+class ArchiveRequest(_Strict):
+    reason: str = Field(min_length=1, max_length=4000)
+
+
 class RegistryActionResponse(BaseModel):
     event: dict[str, Any]
     verdict: dict[str, Any] | None = None

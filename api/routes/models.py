@@ -1,7 +1,7 @@
-"""GET /models (versions, aliases, history) and the registry actions: promote and roll back.
+"""GET /models (versions, aliases, history) and the registry actions: promote, roll back, archive.
 
 Who may move what: `challenger` is the data scientists' (and leads'), `champion` and rollback are the
-leads' alone, and so is forcing a refusing gate. The caller's name is recorded as "who".
+leads' alone, and so are forcing a refusing gate and archiving. The caller's name is recorded as "who".
 """
 
 from __future__ import annotations
@@ -17,7 +17,13 @@ from api.deps import HolderDep, RegistryDep, SettingsDep
 from api.identity_roles import Permission
 from api.model_holder import ModelHolder
 from api.routes.predict import ERRORS
-from api.schemas import ModelsResponse, PromoteRequest, RegistryActionResponse, RollbackRequest
+from api.schemas import (
+    ArchiveRequest,
+    ModelsResponse,
+    PromoteRequest,
+    RegistryActionResponse,
+    RollbackRequest,
+)
 from api.strict_json import StrictJsonRoute
 
 router = APIRouter(tags=["registry"], route_class=StrictJsonRoute)
@@ -71,4 +77,18 @@ async def rollback(
     result = await registry.rollback(body.reason, caller.name)
     logger.info("rollback done", extra={"who": caller.name, "event": result["event"]})
     await asyncio.to_thread(holder.refresh)
+    return RegistryActionResponse(**result, served_version=_served_version(holder))
+
+
+@router.post("/models/{version}/archive", response_model=RegistryActionResponse, responses=REGISTRY_ERRORS)
+async def archive(
+    body: ArchiveRequest,
+    version: Annotated[int, Path(ge=1, le=10**9)],
+    caller: ChampionManager,
+    registry: RegistryDep,
+    holder: HolderDep,
+) -> RegistryActionResponse:
+    """Retire a version: it loses its aliases (never the champion's) and cannot be promoted again."""
+    result = await registry.archive(str(version), body.reason, caller.name)
+    logger.info("archive done", extra={"who": caller.name, "event": result["event"]})
     return RegistryActionResponse(**result, served_version=_served_version(holder))

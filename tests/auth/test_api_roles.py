@@ -117,3 +117,23 @@ def test_metrics_needs_the_metrics_token_when_one_is_set(access_api: Api) -> Non
     ok = call(access_api, "GET", "/metrics", bearer(METRICS_TOKEN))
     assert ok.status_code == 200 and "api_requests_total" in ok.text
     assert call(access_api, "GET", "/health", {}).status_code == 200
+
+
+def test_only_a_lead_archives_and_never_the_champion(access_api: Api, access_registry: Registry) -> None:
+    reason = {"reason": "superseded"}
+    ds = call(access_api, "POST", "/models/3/archive", {"X-API-Key": KEYS["data_scientist"]}, json=reason)
+    assert ds.status_code == 403 and "'lead'" in ds.json()["detail"]
+    champion = access_registry.version_for("champion")
+    refused = call(
+        access_api, "POST", f"/models/{champion}/archive", {"X-API-Key": KEYS["lead"]}, json=reason
+    )
+    assert refused.status_code == 409 and "is the champion" in refused.json()["detail"]
+    done = call(access_api, "POST", "/models/3/archive", {"X-API-Key": KEYS["lead"]}, json=reason)
+    assert done.status_code == 200, done.text
+    assert done.json()["event"]["who"] == LABELS["lead"]
+    assert (
+        access_registry.history()[-1].action == "archive"
+        and access_registry.history()[-1].who == LABELS["lead"]
+    )
+    again = call(access_api, "POST", "/models/3/promote", {"X-API-Key": KEYS["lead"]}, json={"reason": "x"})
+    assert again.status_code == 409 and "archived" in again.json()["detail"]
