@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from api.model_holder import LoadedModel
-from api.scoring import InputError, Scored, TooLargeError, score_encoded
+from api.scoring import InputError, ReasonMode, Scored, TooLargeError, score_encoded
 from ml.data import csv_line
 from ml.schema import FieldError
 
@@ -28,7 +28,14 @@ MAX_COLUMNS = 2_000
 MAX_LINE_BYTES = 1024 * 1024
 
 
-def score_csv(served: LoadedModel, stream: BinaryIO, strict: bool, chunk_rows: int, max_rows: int) -> Scored:
+def score_csv(
+    served: LoadedModel,
+    stream: BinaryIO,
+    strict: bool,
+    chunk_rows: int,
+    max_rows: int,
+    reasons: ReasonMode = "none",
+) -> Scored:
     """Score every valid row of the CSV in `stream`; raise InputError for an unusable file."""
     schema = served.model.schema
     header = _read_header(stream)
@@ -46,7 +53,7 @@ def score_csv(served: LoadedModel, stream: BinaryIO, strict: bool, chunk_rows: i
     total = Scored([], [], [], [], [], [])
     try:
         for chunk in _chunks(stream, chunk_rows, categorical):
-            total.extend(_score_chunk(served, chunk, total.total, strict))
+            total.extend(_score_chunk(served, chunk, total.total, strict, reasons))
     except pd.errors.ParserWarning as exc:
         raise InputError([FieldError("", f"malformed CSV: {exc}")], "malformed CSV") from exc
     except pd.errors.ParserError as exc:
@@ -147,9 +154,11 @@ def _malformed(line: int, reason: str) -> InputError:
     return InputError([FieldError("", f"malformed CSV: {reason}", line)], f"malformed CSV at line {line}")
 
 
-def _score_chunk(served: LoadedModel, chunk: pd.DataFrame, offset: int, strict: bool) -> Scored:
+def _score_chunk(
+    served: LoadedModel, chunk: pd.DataFrame, offset: int, strict: bool, reasons: ReasonMode
+) -> Scored:
     lines = csv_line(offset) + np.arange(len(chunk))
     encoded = served.model.encoder.encode_table(chunk, lines.tolist())
     ids = served.model.schema.id_column
     client_ids = chunk[ids].tolist() if ids in chunk.columns else [None] * len(chunk)
-    return score_encoded(served, encoded, lines, client_ids, strict)
+    return score_encoded(served, encoded, lines, client_ids, strict, reasons)

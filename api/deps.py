@@ -122,8 +122,14 @@ async def record_scored(request: Request, served: LoadedModel, scored: Scored) -
 def _log_rows(served: LoadedModel, scored: Scored, rid: str) -> Iterator[dict[str, Any]]:
     """The inference-log rows of a request; consumed in the log's writer thread, not here."""
     features = itertools.chain.from_iterable(scored.features)
-    for row, client_id, row_features, probability, decision in zip(
-        scored.rows, scored.client_ids, features, scored.probabilities, scored.decisions, strict=True
+    for row, client_id, row_features, probability, decision, reasons in zip(
+        scored.rows,
+        scored.client_ids,
+        features,
+        scored.probabilities,
+        scored.decisions,
+        scored.row_reasons(),
+        strict=True,
     ):
         yield {
             "request_id": rid,
@@ -134,6 +140,7 @@ def _log_rows(served: LoadedModel, scored: Scored, rid: str) -> Iterator[dict[st
             "features": row_features,
             "probability": probability,
             "decision": decision,
+            "reasons": reasons,
         }
 
 

@@ -47,6 +47,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ModelCache(settings.model_cache_dir),
         settings.model_name,
         settings.model_alias,
+        load_params().reasons,
     )
     app.state.holder = holder
     app.state.registry = RegistryActions(

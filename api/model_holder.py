@@ -20,6 +20,8 @@ import httpx
 from api import metrics
 from api.mlflow_source import AliasNotFoundError, MlflowSource, ModelRef, SourceUnavailableError
 from api.model_cache import ModelCache
+from ml.config import ReasonParams
+from ml.reasons import ReasonExplainer
 from ml.scoring import ScoringModel
 
 logger = logging.getLogger("api.model")
@@ -38,11 +40,20 @@ class LoadedModel:
     source: str  # "mlflow" or "cache"
     loaded_at: datetime
     kinds: Mapping[str, str] = field(default_factory=dict)  # feature name -> "numeric" | "categorical"
+    reasons: ReasonExplainer | None = None  # built once per version: reason codes for refusals
 
 
 class ModelHolder:
-    def __init__(self, source: MlflowSource, cache: ModelCache, name: str, alias: str) -> None:
+    def __init__(
+        self,
+        source: MlflowSource,
+        cache: ModelCache,
+        name: str,
+        alias: str,
+        reason_params: ReasonParams | None = None,
+    ) -> None:
         self.source = source
+        self.reason_params = reason_params or ReasonParams()
         self.cache = cache
         self.name = name
         self.alias = alias
@@ -115,8 +126,11 @@ class ModelHolder:
     def _swap(self, model: ScoringModel, ref: ModelRef, source: str, seconds: float) -> None:
         previous = self.current.version if self.current else None
         kinds = {spec.name: spec.kind for spec in model.schema.features}
+        reasons = ReasonExplainer(
+            model.feature_names(), self.reason_params.excluded, self.reason_params.max_reasons
+        )
         self.current = LoadedModel(
-            model, ref.name, ref.version, self.alias, ref.run_id, source, datetime.now(UTC), kinds
+            model, ref.name, ref.version, self.alias, ref.run_id, source, datetime.now(UTC), kinds, reasons
         )
         metrics.MODEL_LOAD_SECONDS.labels(source).observe(seconds)
         metrics.MODEL_LOADS.labels("ok").inc()

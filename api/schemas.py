@@ -34,6 +34,23 @@ class PredictRequest(_Strict):
     )
 
 
+class Reason(BaseModel):
+    """One reason the score was pushed towards refusal (the reason catalogue, ml/reason_codes.yaml)."""
+
+    code: str = Field(examples=["R03"])
+    text: str = Field(examples=["Low external credit score"])
+    features: list[str] = Field(description="The input columns behind this reason.")
+    contribution: float = Field(description="How far it pushed towards refusal (log-odds).")
+
+
+REASONS_FIELD = Field(
+    None,
+    description="Up to 4 reasons that pushed the score towards refusal, the strongest first; given for "
+    "refusals by default, for every row with ?reasons=true, never with ?reasons=false. Gender and age "
+    "(params.yaml reasons.excluded) are never cited.",
+)
+
+
 class PredictResponse(BaseModel):
     request_id: str
     model_name: str
@@ -42,6 +59,7 @@ class PredictResponse(BaseModel):
     decision: Literal["approve", "refuse"]
     risk_band: str
     threshold: float = Field(description="Cost-optimal decision threshold of this model version.")
+    reasons: list[Reason] | None = REASONS_FIELD
 
 
 class RowError(BaseModel):
@@ -61,6 +79,7 @@ class BatchRow(BaseModel):
     probability: float
     decision: Literal["approve", "refuse"]
     risk_band: str
+    reasons: list[Reason] | None = REASONS_FIELD
 
 
 class BatchResponse(BaseModel):

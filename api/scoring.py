@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -46,8 +46,14 @@ class Scored:
     errors: list[FieldError] = field(default_factory=list)
     rejected: int = 0
     total: int = 0
+    reasons: list[list[dict[str, Any]] | None] | None = None  # per scored row, when asked for
+
+    def row_reasons(self) -> list[list[dict[str, Any]] | None]:
+        return self.reasons if self.reasons is not None else [None] * len(self.rows)
 
     def extend(self, other: Scored) -> None:
+        if self.reasons is not None or other.reasons is not None:
+            self.reasons = self.row_reasons() + other.row_reasons()
         self.rows += other.rows
         self.probabilities += other.probabilities
         self.decisions += other.decisions
@@ -58,6 +64,35 @@ class Scored:
         self.errors += other.errors[: max(room, 0)]
         self.rejected += other.rejected
         self.total += other.total
+
+
+ReasonMode = Literal["refusals", "all", "none"]
+
+
+def reason_mode(flag: bool | None) -> ReasonMode:
+    """The `reasons` query flag: absent = for refusals only, true = for every row, false = none."""
+    if flag is None:
+        return "refusals"
+    return "all" if flag else "none"
+
+
+def reasons_for(
+    served: LoadedModel, raw: np.ndarray, decisions: Sequence[str], mode: ReasonMode
+) -> list[list[dict[str, Any]] | None] | None:
+    """Up to `max_reasons` reason codes per row that pushed it towards refusal (None where not asked).
+
+    Contributions (TreeSHAP) are computed only for the rows that get reasons, in one call.
+    """
+    if mode == "none" or served.reasons is None:
+        return None
+    refused = np.asarray(decisions) == "refuse"
+    wanted = np.arange(len(decisions)) if mode == "all" else np.flatnonzero(refused)
+    out: list[list[dict[str, Any]] | None] = [None] * len(decisions)
+    if len(wanted):
+        contributions = served.model.contributions(raw[wanted])
+        for i, reasons in zip(wanted.tolist(), served.reasons.explain(contributions), strict=True):
+            out[i] = [reason.as_dict() for reason in reasons]
+    return out
 
 
 def decide(served: LoadedModel, probabilities: np.ndarray) -> tuple[list[str], list[str]]:
@@ -114,7 +149,12 @@ def score_one(served: LoadedModel, raw: np.ndarray) -> tuple[float, str, str]:
 
 
 def score_encoded(
-    served: LoadedModel, encoded: Encoded, rows: np.ndarray, client_ids: Sequence[Any], strict: bool
+    served: LoadedModel,
+    encoded: Encoded,
+    rows: np.ndarray,
+    client_ids: Sequence[Any],
+    strict: bool,
+    reasons: ReasonMode = "none",
 ) -> Scored:
     """Score the good rows of an encoded batch in one predict call; `rows` number them in the answer."""
     good = np.flatnonzero(~encoded.bad)
@@ -137,17 +177,20 @@ def score_encoded(
         errors=encoded.errors[:MAX_REPORTED_ERRORS],
         rejected=len(encoded.bad) - len(good),
         total=len(encoded.bad),
+        reasons=reasons_for(served, raw, decisions, reasons),
     )
 
 
-def score_records(served: LoadedModel, records: Sequence[Any], strict: bool) -> Scored:
+def score_records(
+    served: LoadedModel, records: Sequence[Any], strict: bool, reasons: ReasonMode = "none"
+) -> Scored:
     """Score a JSON batch: good rows in one predict call, bad rows reported by 1-based index."""
     encoded = served.model.encoder.encode_records(records)
     id_column = served.model.schema.id_column
     client_ids = [
         record.get(id_column) if id_column and isinstance(record, dict) else None for record in records
     ]
-    return score_encoded(served, encoded, np.arange(1, len(records) + 1), client_ids, strict)
+    return score_encoded(served, encoded, np.arange(1, len(records) + 1), client_ids, strict, reasons)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 CHUNK_ROWS = 5_000
-RESULT_COLUMNS = ("probability", "decision", "risk_band")
+RESULT_COLUMNS = ("probability", "decision", "risk_band", "reasons")
 
 
 @dataclass
@@ -52,10 +52,18 @@ def score_in_chunks(
         answer = score_csv(content)
         threshold = answer.get("threshold", threshold)
         versions.add(str(answer.get("model_version")))
-        results.extend({**item, "line": item["row"] + offset} for item in answer.get("results", []))
+        results.extend(
+            {**item, "line": item["row"] + offset, "reasons": reasons_text(item.get("reasons"))}
+            for item in answer.get("results", [])
+        )
         errors.extend(_error_line(item, offset) for item in answer.get("errors", []))
         on_progress(min(offset + rows, len(frame)), len(frame))
     return BatchOutcome(_join(frame, results), pd.DataFrame(errors), threshold, versions)
+
+
+def reasons_text(reasons: list[dict[str, Any]] | None) -> str:
+    """Reason codes as one CSV cell: "R03 Low external credit score; R01 ..." (empty when none)."""
+    return "; ".join(f"{reason['code']} {reason['text']}" for reason in reasons or [])
 
 
 def _error_line(item: dict[str, Any], offset: int) -> dict[str, Any]:

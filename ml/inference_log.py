@@ -48,6 +48,7 @@ inference_log = sa.Table(
     sa.Column("features", sa.Text(), nullable=False),
     sa.Column("probability", sa.Float()),
     sa.Column("decision", sa.Text()),
+    sa.Column("reasons", sa.Text(), nullable=True),  # JSON list of reason codes (ml.reasons), if given
 )
 
 
@@ -139,7 +140,15 @@ def _to_db_row(row: Mapping[str, Any]) -> dict[str, Any]:
         "features": features if isinstance(features, str) else json.dumps(features, separators=(",", ":")),
         "probability": None if row.get("probability") is None else float(row["probability"]),
         "decision": row.get("decision"),
+        "reasons": _reasons_text(row.get("reasons")),
     }
+
+
+def _reasons_text(reasons: Any) -> str | None:
+    """Reason codes as stored: compact JSON, or None when the row got none."""
+    if reasons is None or isinstance(reasons, str):
+        return reasons
+    return json.dumps(reasons, separators=(",", ":"))
 
 
 class _Lazy:

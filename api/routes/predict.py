@@ -17,7 +17,7 @@ from api.csv_batch import score_csv
 from api.deps import Served, record_scored, request_id, single
 from api.model_holder import LoadedModel
 from api.schemas import BatchResponse, ErrorResponse, PredictRequest, PredictResponse
-from api.scoring import Scored, encode_one, score_one, score_records
+from api.scoring import Scored, encode_one, reason_mode, reasons_for, score_one, score_records
 from api.strict_json import StrictJsonRoute, loads_strict
 
 router = APIRouter(tags=["scoring"], route_class=StrictJsonRoute, dependencies=[Depends(require_scoring)])
@@ -30,11 +30,21 @@ JSON_BYTES_PER_VALUE = 128
 SPOOL_BYTES = 1024 * 1024
 
 
+ReasonsFlag = Annotated[
+    bool | None,
+    Query(description="Reason codes: omitted = for refusals, true = for every row, false = none."),
+]
+
+
 @router.post("/predict", response_model=PredictResponse, responses=ERRORS, max_body_size=1024 * 1024)
-async def predict(body: PredictRequest, request: Request, served: Served) -> PredictResponse:
+async def predict(
+    body: PredictRequest, request: Request, served: Served, reasons: ReasonsFlag = None
+) -> PredictResponse:
     raw = encode_one(served, body.features)
     probability, decision, band = score_one(served, raw)
-    await record_scored(request, served, single(served, (probability, decision, band), body.features, raw))
+    scored = single(served, (probability, decision, band), body.features, raw)
+    scored.reasons = reasons_for(served, raw, [decision], reason_mode(reasons))
+    await record_scored(request, served, scored)
     return PredictResponse(
         request_id=request_id(),
         model_name=served.name,
@@ -43,6 +53,7 @@ async def predict(body: PredictRequest, request: Request, served: Served) -> Pre
         decision=decision,
         risk_band=band,
         threshold=served.model.meta.threshold,
+        reasons=scored.row_reasons()[0],
     )
 
 
@@ -81,7 +92,9 @@ async def predict_batch(
     request: Request,
     served: Served,
     strict: Annotated[bool, Query(description="Reject the whole batch if any row is invalid.")] = False,
+    reasons: ReasonsFlag = None,
 ) -> Response:
+    mode = reason_mode(reasons)
     settings = request.app.state.settings
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ("application/json", "multipart/form-data", "text/csv", "application/csv"):
@@ -93,7 +106,7 @@ async def predict_batch(
         if content_type == "application/json":
             width = served.model.encoder.width
             records = await _json_records(request, settings, width)
-            scored = await asyncio.to_thread(score_records, served, records, strict)
+            scored = await asyncio.to_thread(score_records, served, records, strict, mode)
             del records
         elif content_type == "multipart/form-data":
             form = await request.form(max_files=1, max_fields=4)
@@ -101,7 +114,7 @@ async def predict_batch(
             if not isinstance(upload, UploadFile):
                 raise HTTPException(422, "multipart upload needs a file field named 'file'")
             scored = await asyncio.to_thread(
-                score_csv, served, upload.file, strict, settings.csv_chunk_rows, settings.max_csv_rows
+                score_csv, served, upload.file, strict, settings.csv_chunk_rows, settings.max_csv_rows, mode
             )
         else:
             with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as spool:
@@ -109,7 +122,7 @@ async def predict_batch(
                     spool.write(chunk)
                 spool.seek(0)
                 scored = await asyncio.to_thread(
-                    score_csv, served, spool, strict, settings.csv_chunk_rows, settings.max_csv_rows
+                    score_csv, served, spool, strict, settings.csv_chunk_rows, settings.max_csv_rows, mode
                 )
         await record_scored(request, served, scored)
         return Response(_batch_json(served, scored), media_type="application/json")
@@ -162,9 +175,15 @@ def _batch_json(served: LoadedModel, scored: Scored) -> bytes:
     """The BatchResponse, written directly: for 100,000 rows, per-row dicts through pydantic or json
     would cost more time and memory than scoring them (floats use repr, which is valid JSON)."""
     results = ",".join(
-        f'{{"row":{row},"probability":{p!r},"decision":"{d}","risk_band":"{b}"}}'
-        for row, p, d, b in zip(
-            scored.rows, scored.probabilities, scored.decisions, scored.bands, strict=True
+        f'{{"row":{row},"probability":{p!r},"decision":"{d}","risk_band":"{b}"'
+        + (f',"reasons":{json.dumps(r, separators=(",", ":"))}}}' if r is not None else "}")
+        for row, p, d, b, r in zip(
+            scored.rows,
+            scored.probabilities,
+            scored.decisions,
+            scored.bands,
+            scored.row_reasons(),
+            strict=True,
         )
     )
     head = {

@@ -10,7 +10,7 @@ from ml.data import generated_dataset
 from ml.drift.batches import make_production_batch
 from ml.schema import infer_schema
 from ml.stability import assess
-from tests.app.conftest import run_page, texts
+from tests.app.conftest import button, run_page, texts
 
 
 def frames_srcdoc(app) -> list[str]:
@@ -65,3 +65,34 @@ def test_drift_page_shows_the_stability_table_and_score_bands(mlflow_env, monkey
     bands = dict(zip(table["feature"], table["band"], strict=True))
     assert bands["CREDIT_GOODS_RATIO"] == "act" and table.iloc[0]["band"] == "act"
     assert len([c for c in app.get("plotly_chart") if "Score bands: PSI" in c.proto.spec]) == 1
+
+
+LOW_EXTERNAL = {"EXT_SOURCE_1": "0.02", "EXT_SOURCE_2": "0.02", "EXT_SOURCE_3": "0.02"}
+
+
+def test_scoring_page_shows_the_reasons_next_to_the_waterfall(console_env):
+    app = run_page("score")
+    fields = [field for field in app.number_input if field.label in LOW_EXTERNAL]
+    assert {field.label for field in fields} >= {"EXT_SOURCE_2", "EXT_SOURCE_3"}
+    for field in fields:
+        field.set_value(0.02)
+    button(app, "Score this client").click().run()
+    assert not app.exception
+    assert "Decision: **REFUSE**" in texts(app)
+    assert "Main reasons for refusal" in texts(app)
+    reasons = app.dataframe[-1].value
+    assert reasons.iloc[0]["code"] == "R03" and reasons.iloc[0]["reason"] == "Low external credit score"
+
+
+def test_batch_download_carries_the_reasons(console_env):
+    frame = generated_dataset(30, seed=8).frame.drop(columns=["TARGET"])
+    frame.loc[:9, list(LOW_EXTERNAL)] = 0.02
+    app = run_page("batch")
+    app.file_uploader[0].set_value(("clients.csv", frame.to_csv(index=False).encode(), "text/csv")).run()
+    button(app, "Score the file").click().run()
+    assert not app.exception
+    scored = app.dataframe[0].value  # the table the download button writes as CSV
+    refused = scored[scored["decision"] == "refuse"]
+    assert len(refused) >= 10 and refused["reasons"].str.len().gt(0).all()
+    assert refused["reasons"].str.startswith("R03 Low external credit score").sum() >= 10
+    assert (scored.loc[scored["decision"] == "approve", "reasons"] == "").all()
