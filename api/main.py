@@ -23,7 +23,7 @@ from api.mlflow_source import MlflowSource
 from api.model_cache import ModelCache
 from api.model_holder import ModelHolder
 from api.registry_actions import RegistryActions
-from api.routes import drift, explain, health, model, models, outcomes, performance, predict
+from api.routes import drift, explain, fairness, health, model, models, outcomes, performance, predict
 from api.routes import metrics as metrics_route
 from api.security import install_security
 from ml.config import load_params
@@ -103,6 +103,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         drift.router,
         outcomes.router,
         performance.router,
+        fairness.router,
     ):
         app.include_router(router)
     install_security(app, settings)

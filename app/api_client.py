@@ -76,6 +76,11 @@ class ApiClient:
     def drift_report_html(self, report_id: str) -> str:
         return self._send("GET", f"/drift/reports/{report_id}").text
 
+    def fairness(self, window: str | None = None) -> dict[str, Any]:
+        """Approval rate per protected group and window of the decision log."""
+        params = {"window": window} if window else None
+        return self._json("GET", "/fairness", params=params, timeout_s=max(self.timeout_s, 60.0))
+
     def performance(self) -> dict[str, Any]:
         """Realized and estimated performance per model version and cohort (the report may take a
         couple of seconds over a large log)."""

@@ -235,13 +235,14 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_fairness(args: argparse.Namespace) -> int:
     """Approval rate per protected group and time window of the inference log."""
-    from ml.fairness import live_approval_rates
-    from ml.inference_log import read_inference_log
+    from ml.fairness import live_approval_rates, read_decisions
 
     params = _params(args)
     url = args.database_url or os.environ.get("DATABASE_URL")
-    log = read_inference_log(url, last_n=args.last_n, since=args.since, until=args.until)
-    rates = live_approval_rates(log, params.fairness, args.window)
+    last_n = args.last_n or params.fairness.live_rows
+    window = args.window or params.fairness.live_window
+    log = read_decisions(url, params.fairness.protected, last_n, args.since, args.until)
+    rates = live_approval_rates(log, params.fairness, window)
     if args.json:
         _print_json(rates.to_dict(orient="records"))
         return EXIT_OK
@@ -250,7 +251,7 @@ def cmd_fairness(args: argparse.Namespace) -> int:
             f"no scored rows with a protected attribute ({', '.join(params.fairness.protected)}) in the log"
         )
         return EXIT_OK
-    print(f"{len(log)} scored rows; approval rate per group and {args.window} window")
+    print(f"{len(log)} scored rows; approval rate per group and {window} window")
     print(f"{'window':<26} {'attribute':<14} {'group':<14} {'rows':>7} {'approved':>9} {'ratio':>6}")
     for row in rates.itertuples():
         flag = "" if row.gated else "  (too few rows: not in the ratio)"
@@ -518,10 +519,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = parsers["fairness"]
     p.add_argument("--database-url", help="inference log database (default: $DATABASE_URL, else SQLite)")
-    p.add_argument("--last-n", type=int, help="most recent rows only")
+    p.add_argument("--last-n", type=int, help="most recent rows (default: fairness.live_rows)")
     p.add_argument("--since", type=_moment, help="window start (ISO, UTC)")
     p.add_argument("--until", type=_moment, help="window end, excluded (ISO, UTC)")
-    p.add_argument("--window", default="1D", help="pandas frequency of the windows (default 1D: per day)")
+    p.add_argument(
+        "--window", help="pandas frequency of the windows, e.g. 1h (default: fairness.live_window)"
+    )
     p.add_argument("--json", action="store_true")
 
     p = parsers["prepare-data"]

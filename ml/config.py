@@ -110,6 +110,11 @@ class FairnessParams(BaseModel):
     bootstrap: int = Field(200, ge=0)  # 0 = no confidence intervals
     confidence: float = Field(0.95, gt=0, lt=1)
     seed: int = 42
+    live_window: str = (
+        "1D"  # the live figures (GET /fairness, gauges) per window of the log (pandas frequency)
+    )
+    live_rows: int = Field(20_000, ge=1)  # most recent logged decisions the live figures read
+    refresh_s: float = Field(300, gt=0)  # how often the API recomputes its gauges
 
 
 class StabilityParams(BaseModel):

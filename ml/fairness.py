@@ -15,11 +15,13 @@ import json
 import re
 import tempfile
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 
 from ml.artifacts import FAIRNESS_ARTIFACT
 from ml.config import FairnessGateParams, FairnessParams
@@ -385,6 +387,78 @@ def live_approval_rates(log: pd.DataFrame, params: FairnessParams, window: str =
     if not frames:
         return pd.DataFrame(columns=columns)
     return pd.concat(frames, ignore_index=True)[columns]
+
+
+def read_decisions(
+    database_url: str | None,
+    columns: list[str],
+    last_n: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> pd.DataFrame:
+    """ts, decision and the `columns` of the logged rows, oldest first; only those keys are kept from
+    each row's features, so memory follows the rows read, not the width of the model."""
+    from ml.inference_log import create_log_engine, inference_log
+
+    table = inference_log
+    query = sa.select(table.c.ts, table.c.decision, table.c.features).order_by(table.c.id.desc())
+    if since is not None:
+        query = query.where(
+            table.c.ts >= since.astimezone(UTC).replace(tzinfo=None) if since.tzinfo else since
+        )
+    if until is not None:
+        query = query.where(
+            table.c.ts < until.astimezone(UTC).replace(tzinfo=None) if until.tzinfo else until
+        )
+    if last_n is not None:
+        query = query.limit(last_n)
+    engine = create_log_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = []
+            for ts, decision, features in connection.execute(query):
+                values = json.loads(features)
+                rows.append((ts, decision, *(values.get(name) for name in columns)))
+    finally:
+        engine.dispose()
+    rows.reverse()
+    frame = pd.DataFrame(rows, columns=["ts", "decision", *columns])
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    return frame
+
+
+def live_summary(rates: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per attribute, the newest window's lowest approval-rate ratio among gated groups, with the groups."""
+    out = []
+    if rates.empty:
+        return out
+    for attribute, frame in rates.groupby("attribute", sort=False):
+        latest = frame[frame["window"] == frame["window"].max()]
+        gated = latest[latest["gated"]]
+        if len(gated) < 2:
+            ratio, least, most = None, None, None
+        else:
+            ratio = (
+                float(gated["approval_rate"].min() / gated["approval_rate"].max())
+                if gated["approval_rate"].max()
+                else None
+            )
+            least = str(gated.loc[gated["approval_rate"].idxmin(), "group"])
+            most = str(gated.loc[gated["approval_rate"].idxmax(), "group"])
+        out.append(
+            {
+                "attribute": str(attribute),
+                "window": str(latest["window"].iloc[0]),
+                "rows": int(latest["rows"].sum()),
+                "min_approval_ratio": ratio,
+                "least_approved": least,
+                "most_approved": most,
+                "approval_rates": {
+                    str(g): float(r) for g, r in zip(latest["group"], latest["approval_rate"], strict=True)
+                },
+            }
+        )
+    return out
 
 
 def gate_summary(results: list[AttributeFairness] | None) -> list[dict[str, Any]]:

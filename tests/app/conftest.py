@@ -28,6 +28,7 @@ PAGES = {
     "experiments": APP_DIR / "pages" / "4_Experiments.py",
     "registry": APP_DIR / "pages" / "5_Model_registry.py",
     "performance": APP_DIR / "pages" / "6_Performance.py",
+    "fairness": APP_DIR / "pages" / "7_Fairness.py",
 }
 TRAINING_EXPERIMENT = "tests"  # where tests/conftest.py logs its training runs
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+import httpx
 import numpy as np
 from mlflow.tracking import MlflowClient
 
@@ -96,3 +99,22 @@ def test_batch_download_carries_the_reasons(console_env):
     assert len(refused) >= 10 and refused["reasons"].str.len().gt(0).all()
     assert refused["reasons"].str.startswith("R03 Low external credit score").sum() >= 10
     assert (scored.loc[scored["decision"] == "approve", "reasons"] == "").all()
+
+
+def test_fairness_page_shows_approval_rates_per_group(console_env):
+    frame = generated_dataset(400, seed=12).frame.drop(columns=["TARGET"])
+    records = [{k: v for k, v in row.items() if v == v} for row in frame.to_dict(orient="records")]
+    assert httpx.post(f"{console_env.url}/predict/batch", json=records, timeout=60).status_code == 200
+    deadline = time.monotonic() + 30
+    while (
+        httpx.get(f"{console_env.url}/fairness", timeout=30).json()["rows"] < 400
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.3)
+    app = run_page("fairness")
+    assert not app.exception
+    summary = app.dataframe[0].value
+    assert set(summary["attribute"]) == {"CODE_GENDER", "DAYS_BIRTH"}
+    groups = app.dataframe[1].value
+    assert {"F", "M"} <= set(groups["group"]) and groups["approved"].str.endswith("%").all()
+    assert any("Approval rate per group" in chart.proto.spec for chart in app.get("plotly_chart"))

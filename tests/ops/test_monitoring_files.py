@@ -30,6 +30,7 @@ needs_promtool = pytest.mark.skipif(
 )
 PROVISIONING = MONITORING / "grafana" / "provisioning"
 REQUIRED_ALERTS = {
+    "ApprovalRatioLow",
     "HighErrorRate",
     "HighLatency",
     "InstanceDown",
