@@ -21,7 +21,7 @@ from api import metrics
 from api.mlflow_source import AliasNotFoundError, MlflowSource, ModelRef, SourceUnavailableError
 from api.model_cache import ModelCache
 from ml.config import ReasonParams
-from ml.reasons import ReasonExplainer
+from ml.reasons import PathContributions, ReasonExplainer
 from ml.scoring import ScoringModel
 
 logger = logging.getLogger("api.model")
@@ -41,6 +41,7 @@ class LoadedModel:
     loaded_at: datetime
     kinds: Mapping[str, str] = field(default_factory=dict)  # feature name -> "numeric" | "categorical"
     reasons: ReasonExplainer | None = None  # built once per version: reason codes for refusals
+    path_contributions: PathContributions | None = None  # reasons.method "path"; None = TreeSHAP
 
 
 class ModelHolder:
@@ -129,8 +130,22 @@ class ModelHolder:
         reasons = ReasonExplainer(
             model.feature_names(), self.reason_params.excluded, self.reason_params.max_reasons
         )
+        path = (
+            PathContributions(model.booster, len(model.feature_names()))
+            if self.reason_params.method == "path"
+            else None
+        )
         self.current = LoadedModel(
-            model, ref.name, ref.version, self.alias, ref.run_id, source, datetime.now(UTC), kinds, reasons
+            model,
+            ref.name,
+            ref.version,
+            self.alias,
+            ref.run_id,
+            source,
+            datetime.now(UTC),
+            kinds,
+            reasons,
+            path,
         )
         metrics.MODEL_LOAD_SECONDS.labels(source).observe(seconds)
         metrics.MODEL_LOADS.labels("ok").inc()

@@ -81,7 +81,8 @@ def reasons_for(
 ) -> list[list[dict[str, Any]] | None] | None:
     """Up to `max_reasons` reason codes per row that pushed it towards refusal (None where not asked).
 
-    Contributions (TreeSHAP) are computed only for the rows that get reasons, in one call.
+    Contributions are computed only for the rows that get reasons, in one call: decision-path
+    attributions by default (a leaf lookup per tree), TreeSHAP with reasons.method "shap".
     """
     if mode == "none" or served.reasons is None:
         return None
@@ -89,7 +90,12 @@ def reasons_for(
     wanted = np.arange(len(decisions)) if mode == "all" else np.flatnonzero(refused)
     out: list[list[dict[str, Any]] | None] = [None] * len(decisions)
     if len(wanted):
-        contributions = served.model.contributions(raw[wanted])
+        model = served.model
+        built = model.builder.build(raw[wanted])
+        if served.path_contributions is not None:
+            contributions = served.path_contributions(built)
+        else:
+            contributions = model.booster.predict(built, pred_contrib=True, num_threads=1)
         for i, reasons in zip(wanted.tolist(), served.reasons.explain(contributions), strict=True):
             out[i] = [reason.as_dict() for reason in reasons]
     return out

@@ -5,8 +5,8 @@ MODEL_NAME@MODEL_ALIAS when given, else trains one (as bench_api.py does), start
 one refused client (low external scores) at concurrency 1, alternating `?reasons=false` and
 `?reasons=true` phases so both see the same machine load; the p50 of each flag is the median of its
 phases. The target: p50 with reasons within 0.3 ms of without. In-process timings of the same row
-(booster predict alone; predict + TreeSHAP contributions + reason codes) separate the model's cost
-from the HTTP path. Results go to bench/results/bench_reasons-<time>.json.
+(predict alone; predict + decision-path reasons, what the API does; predict + TreeSHAP reasons,
+reasons.method "shap") separate the model's cost from the HTTP path. Results go to bench/results/bench_reasons-<time>.json.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from bench_api import (  # noqa: E402
 )
 
 from ml.config import load_params  # noqa: E402
-from ml.reasons import ReasonExplainer  # noqa: E402
+from ml.reasons import PathContributions, ReasonExplainer  # noqa: E402
 from ml.registry import Registry  # noqa: E402
 from ml.scoring import ScoringModel  # noqa: E402
 
@@ -50,16 +50,25 @@ def in_process_us(model: ScoringModel, row: dict[str, Any], repeats: int = 3_000
     raw = model.encoder.encode_records([row], rows=[None]).matrix
     params = load_params().reasons
     explainer = ReasonExplainer(model.feature_names(), params.excluded, params.max_reasons)
+    path = PathContributions(model.booster, len(model.feature_names()))
 
     def plain() -> None:
         model.predict_raw(raw)
 
-    def with_reasons() -> None:
+    def with_path_reasons() -> None:  # what the API does (reasons.method "path")
+        model.predict_raw(raw)
+        explainer.explain(path(model.builder.build(raw)))
+
+    def with_shap_reasons() -> None:  # reasons.method "shap"
         model.predict_raw(raw)
         explainer.explain(model.contributions(raw))
 
     out = {}
-    for name, func in (("predict_us", plain), ("predict_and_reasons_us", with_reasons)):
+    for name, func in (
+        ("predict_us", plain),
+        ("predict_and_path_reasons_us", with_path_reasons),
+        ("predict_and_shap_reasons_us", with_shap_reasons),
+    ):
         samples = []
         for _ in range(5):
             started = time.perf_counter()
@@ -134,7 +143,8 @@ def main() -> int:
     )
     print(
         f"in process ({report['model']['trees']} trees): predict {model_us['predict_us']} µs, "
-        f"predict + contributions + reasons {model_us['predict_and_reasons_us']} µs"
+        f"+ path reasons {model_us['predict_and_path_reasons_us']} µs, "
+        f"+ TreeSHAP reasons {model_us['predict_and_shap_reasons_us']} µs"
     )
     print(f"results: {path}")
     return 0

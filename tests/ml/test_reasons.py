@@ -6,7 +6,7 @@ import pytest
 from ml.config import load_params
 from ml.features import ENGINEERED
 from ml.generate import generate_applications
-from ml.reasons import ReasonExplainer, fallback_entry, load_catalogue
+from ml.reasons import PathContributions, ReasonExplainer, fallback_entry, load_catalogue
 from ml.schema import encode_frame
 
 EXCLUDED = load_params().reasons.excluded
@@ -49,10 +49,27 @@ def test_excluded_attribute_never_cited_even_when_its_contribution_is_the_larges
     assert explainer.excluded_features == ["CODE_GENDER", "DAYS_BIRTH", "EMPLOYED_BIRTH_RATIO"]
 
 
-def test_real_model_never_cites_excluded_attributes(scoring_model, small_dataset):
+def contributions_of(model, raw: np.ndarray, method: str) -> np.ndarray:
+    """The API's two ways (params.yaml reasons.method)."""
+    if method == "shap":
+        return model.contributions(raw)
+    return PathContributions(model.booster, len(model.feature_names()))(model.builder.build(raw))
+
+
+def test_path_contributions_decompose_the_score_exactly(scoring_model, small_dataset):
+    built = scoring_model.builder.build(encode_frame(small_dataset.frame.head(2_000), scoring_model.schema))
+    path = PathContributions(scoring_model.booster, built.shape[1])(built)
+    assert path.shape == (2_000, built.shape[1] + 1)
+    np.testing.assert_allclose(
+        path.sum(axis=1), scoring_model.booster.predict(built, raw_score=True), atol=1e-9
+    )
+
+
+@pytest.mark.parametrize("method", ["path", "shap"])
+def test_real_model_never_cites_excluded_attributes(scoring_model, small_dataset, method):
     rows = small_dataset.frame.head(3_000)
     raw = encode_frame(rows, scoring_model.schema)
-    contributions = scoring_model.contributions(raw)
+    contributions = contributions_of(scoring_model, raw, method)
     names = scoring_model.feature_names()
     excluded_columns = [
         i for i, n in enumerate(names) if n in ("CODE_GENDER", "DAYS_BIRTH", "EMPLOYED_BIRTH_RATIO")
@@ -67,13 +84,16 @@ def test_real_model_never_cites_excluded_attributes(scoring_model, small_dataset
             assert not set(reason.features) & {"CODE_GENDER", "DAYS_BIRTH"}
 
 
-def test_refusal_driven_by_low_external_scores_gives_that_reason_first(scoring_model, small_dataset):
+@pytest.mark.parametrize("method", ["path", "shap"])
+def test_refusal_driven_by_low_external_scores_gives_that_reason_first(scoring_model, small_dataset, method):
     frame = small_dataset.frame
     typical = frame[(frame["EXT_SOURCE_2"] > 0.6) & (frame["EXT_SOURCE_3"] > 0.6)].head(50)
     assert (scoring_model.predict_frame(typical) < scoring_model.meta.threshold).mean() > 0.9
     low = typical.assign(EXT_SOURCE_1=0.02, EXT_SOURCE_2=0.02, EXT_SOURCE_3=0.02)
     assert (scoring_model.predict_frame(low) >= scoring_model.meta.threshold).all()
     explainer = ReasonExplainer(scoring_model.feature_names(), excluded=EXCLUDED)
-    reasons = explainer.explain(scoring_model.contributions(encode_frame(low, scoring_model.schema)))
+    reasons = explainer.explain(
+        contributions_of(scoring_model, encode_frame(low, scoring_model.schema), method)
+    )
     assert [r[0].code for r in reasons] == ["R03"] * len(low)
     assert reasons[0][0].text == "Low external credit score"
