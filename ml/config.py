@@ -151,6 +151,7 @@ class PerformanceParams(BaseModel):
     max_auc_drop: float = Field(0.05, ge=0, le=1)  # alert when AUC falls this far below training
     min_rows: int = Field(200, ge=1)  # fewer outcomes (or approvals, for the estimate): no figure
     max_ece: float = Field(0.05, ge=0, le=1)  # above this calibration error the estimate is not trusted
+    max_estimate_error: float = Field(0.02, ge=0, le=1)  # the estimate's AUC error on the test set, at most
     refresh_s: float = Field(300, gt=0)  # the API recomputes its performance gauges this often
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from sklearn import metrics
 
 from ml.config import CostParams
+from ml.performance import estimate_from_scores
 
 
 def best_threshold(y_true: np.ndarray, scores: np.ndarray, cost: CostParams) -> float:
@@ -96,4 +97,6 @@ def approved_metrics(
         "bad_rate": float(y.mean()),
         "business_cost": business_cost(y, np.zeros(len(y), dtype=bool), cost),
         "rows": float(len(y)),
+        # what the estimate before outcomes would have said here: its error on known outcomes
+        "estimated_roc_auc": estimate_from_scores(s)["roc_auc"],
     }

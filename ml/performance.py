@@ -68,6 +68,12 @@ class TrainingFigures:
             "business_cost": get("test_approved_business_cost"),
             "test_roc_auc_all_applicants": get("test_roc_auc"),
             "ece": get("test_ece"),
+            "estimate_error": (
+                abs(get("test_approved_estimated_roc_auc") - get("test_approved_roc_auc"))
+                if "test_approved_estimated_roc_auc" in self.metrics
+                and "test_approved_roc_auc" in self.metrics
+                else None
+            ),
         }
 
 
@@ -334,7 +340,6 @@ def _version_report(
     mine_realized = realized[realized["model_version"] == version]
     comparison = training.comparison() if training else None
     training_auc = comparison["roc_auc"] if comparison else None
-    ece = comparison["ece"] if comparison else None
     outcome_groups = dict(tuple(mine_realized.groupby("cohort")))
     cohorts = []
     for cohort, cohort_bins in mine.groupby("cohort"):
@@ -342,7 +347,7 @@ def _version_report(
         stats = _cohort_stats(cohort_bins, cohort_outcomes, params, cost)
         cohorts.append({"cohort": cohort, **stats, **_drops(training_auc, stats)})
     overall = _cohort_stats(mine, mine_realized, params, cost)
-    trusted, note = _trust(ece, params)
+    trusted, note = _trust(comparison, params)
     return {
         "model_version": version,
         "training": comparison,
@@ -361,7 +366,19 @@ def _drops(training_auc: float | None, stats: dict[str, Any]) -> dict[str, float
     }
 
 
-def _trust(ece: float | None, params: PerformanceParams) -> tuple[bool, str]:
+def _trust(comparison: dict[str, float | None] | None, params: PerformanceParams) -> tuple[bool, str]:
+    """Whether the estimate can be believed for this version: first by how far it was from the
+    known outcomes of the test set's approved clients, else by the calibration error alone."""
+    comparison = comparison or {}
+    error, ece = comparison.get("estimate_error"), comparison.get("ece")
+    if error is not None:
+        said = f"On its test set the estimate was {error:.3f} AUC from the truth (calibration error {ece or 0:.1%}). "
+        if error > params.max_estimate_error:
+            return (
+                False,
+                said + f"That is more than {params.max_estimate_error:.3f}: do not rely on the estimate.",
+            )
+        return True, said + ESTIMATE_ASSUMPTION
     if ece is None:
         return False, "The training run logged no calibration for this version: the estimate is unverified."
     if ece > params.max_ece:
@@ -370,6 +387,16 @@ def _trust(ece: float | None, params: PerformanceParams) -> tuple[bool, str]:
             "are not reliable enough to estimate performance from them."
         )
     return True, f"Calibration error on the test set is {ece:.1%}. " + ESTIMATE_ASSUMPTION
+
+
+def estimate_from_scores(probabilities: np.ndarray) -> dict[str, float]:
+    """The estimate over raw probabilities (binned as the report bins them in SQL)."""
+    bins = np.clip((probabilities * BINS).astype(int), 0, BINS)
+    return estimate_from_bins(
+        np.bincount(bins, minlength=BINS + 1).astype(float),
+        np.bincount(bins, weights=probabilities, minlength=BINS + 1),
+        np.bincount(bins, weights=probabilities * probabilities, minlength=BINS + 1),
+    )
 
 
 def latest_figures(report: dict[str, Any]) -> dict[str, dict[str, float | None]]:

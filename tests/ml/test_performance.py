@@ -155,3 +155,28 @@ def test_make_outcomes_writes_the_batch_target_for_approved_decisions_only(tmp_p
         {"request_id": "b", "row": 2, "defaulted": 1, "observed_at": "2026-02-01"},
         {"request_id": "b", "row": 3, "defaulted": 0, "observed_at": "2026-02-01"},
     ]
+
+
+def test_the_estimate_is_trusted_by_its_error_on_the_test_set() -> None:
+    from ml.config import PerformanceParams
+    from ml.evaluate import approved_metrics
+    from ml.performance import TrainingFigures, _trust
+
+    rng = np.random.default_rng(9)
+    p = rng.beta(0.8, 9.0, 20_000)
+    y = (rng.random(len(p)) < p).astype(int)
+    from ml.config import CostParams
+
+    figures = approved_metrics(y, p, threshold=0.2, cost=CostParams())
+    assert abs(figures["estimated_roc_auc"] - figures["roc_auc"]) < 0.03  # calibrated: the estimate holds
+    params = PerformanceParams(max_estimate_error=0.02)
+    close = TrainingFigures(
+        "r", {"test_approved_roc_auc": 0.70, "test_approved_estimated_roc_auc": 0.69, "test_ece": 0.01}, None
+    )
+    far = TrainingFigures(
+        "r", {"test_approved_roc_auc": 0.70, "test_approved_estimated_roc_auc": 0.62, "test_ece": 0.01}, None
+    )
+    assert _trust(close.comparison(), params)[0] is True
+    trusted, note = _trust(far.comparison(), params)
+    assert trusted is False and "0.080 AUC from the truth" in note
+    assert _trust(TrainingFigures("r", {"test_ece": 0.2}, None).comparison(), params)[0] is False
