@@ -11,8 +11,9 @@ from __future__ import annotations
 import csv
 import re
 import warnings
+from collections import Counter
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,7 @@ MAX_LINE_BYTES = 1024 * 1024
 
 def score_csv(
     served: LoadedModel,
-    stream: BinaryIO,
+    stream: IO[bytes],
     strict: bool,
     chunk_rows: int,
     max_rows: int,
@@ -67,7 +68,7 @@ def score_csv(
     return total
 
 
-def _chunks(stream: BinaryIO, chunk_rows: int, dtypes: dict[str, str]) -> Iterator[pd.DataFrame]:
+def _chunks(stream: IO[bytes], chunk_rows: int, dtypes: dict[str, str]) -> Iterator[pd.DataFrame]:
     with warnings.catch_warnings():
         # A line with more fields than the header would otherwise silently become an index: refuse it.
         warnings.simplefilter("error", pd.errors.ParserWarning)
@@ -76,7 +77,7 @@ def _chunks(stream: BinaryIO, chunk_rows: int, dtypes: dict[str, str]) -> Iterat
         )
 
 
-def _read_header(stream: BinaryIO) -> list[str]:
+def _read_header(stream: IO[bytes]) -> list[str]:
     """Column names from the first line (then rewind), so an unknown column fails before any parsing."""
     first = stream.readline(MAX_HEADER_BYTES + 1)
     stream.seek(0)
@@ -95,14 +96,13 @@ def _read_header(stream: BinaryIO) -> list[str]:
         raise TooLargeError(
             [FieldError("", f"{len(names)} columns; at most {MAX_COLUMNS}", 1)], "CSV header too large"
         )
-    seen: set[str] = set()
-    duplicated = sorted({name for name in names if name in seen or seen.add(name)})
+    duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicated:
         raise InputError([FieldError(name, "duplicated column", 1) for name in duplicated], "malformed CSV")
     return names
 
 
-def _check_lines(stream: BinaryIO, width: int, max_rows: int) -> None:
+def _check_lines(stream: IO[bytes], width: int, max_rows: int) -> None:
     """Refuse, with the line number, what pandas would silently get wrong: a NUL byte, a line with
     fewer fields than the header, a blank line before the last record; and more than `max_rows` rows.
 

@@ -49,8 +49,9 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
 
 
 async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-    detail = exc.detail if isinstance(exc.detail, str) else "request refused"
-    extra = exc.detail if isinstance(exc.detail, dict) else {}
+    raw: Any = exc.detail  # a str, or the dict some routes raise with (409 with a verdict, ...)
+    detail = raw if isinstance(raw, str) else "request refused"
+    extra: dict[str, Any] = raw if isinstance(raw, dict) else {}
     return JSONResponse({**error_body(detail), **extra}, status_code=exc.status_code, headers=exc.headers)
 
 
@@ -117,8 +118,9 @@ def install_error_handlers(app: FastAPI, max_body_size: int) -> None:
     """Handlers, then the body limit and the JSON-errors middleware (call before any other middleware,
     so they sit innermost). The app's own body limit must be off (`FastAPI(max_body_size=None)`):
     FastAPI places it outside every middleware, where its 413 would get no headers."""
-    app.add_exception_handler(InputError, _input_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(HTTPException, _http_error)
+    # Starlette types every handler as taking Exception; each of these takes the class it is registered for.
+    app.add_exception_handler(InputError, _input_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=max_body_size)
     app.add_middleware(JsonErrorsMiddleware)

@@ -136,7 +136,7 @@ def predict_many(served: LoadedModel, raw: np.ndarray) -> np.ndarray:
     """Probabilities for a batch, on every core (ScoringModel.predict_raw keeps to one thread, which
     suits single rows served concurrently, not one large matrix)."""
     model = served.model
-    return model.booster.predict(model.builder.build(raw))
+    return np.asarray(model.booster.predict(model.builder.build(raw)))
 
 
 def encode_one(served: LoadedModel, record: dict[str, Any]) -> np.ndarray:

@@ -395,7 +395,7 @@ def read_inference_log(
         query = query.limit(max(int(last_n), 0))
     try:
         with engine.connect() as connection:
-            records = connection.execute(query).all()
+            records = list(connection.execute(query).all())
     finally:
         engine.dispose()
     records.reverse()

@@ -336,7 +336,8 @@ def _number(value: Any) -> float | str:
     """A cell as a float (NaN = missing), or the reason it is not a number."""
     kind = type(value)
     if kind is float:
-        return value
+        number: float = value
+        return number
     if kind is int:
         try:
             return float(value)
