@@ -140,7 +140,8 @@ def _unauthorized(reason: str, token: bool = False) -> HTTPException:
 
 
 def _authenticator(request: Request) -> Authenticator:
-    return request.app.state.authenticator
+    authenticator: Authenticator = request.app.state.authenticator
+    return authenticator
 
 
 Auth = Annotated[Authenticator, Depends(_authenticator)]

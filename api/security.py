@@ -13,6 +13,7 @@ import json
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
@@ -96,7 +97,7 @@ class RateLimitMiddleware:
         if wait_s is None:
             await self.app(scope, receive, send)
             return
-        body = {
+        body: dict[str, Any] = {
             "detail": f"rate limit exceeded: {self.capacity:.0f} requests per minute",
             "errors": [],
             "request_id": request_id_var.get(),
