@@ -95,7 +95,7 @@ def reasons_for(
         if served.path_contributions is not None:
             contributions = served.path_contributions(built)
         else:
-            contributions = model.booster.predict(built, pred_contrib=True, num_threads=1)
+            contributions = np.asarray(model.booster.predict(built, pred_contrib=True, num_threads=1))
         for i, reasons in zip(wanted.tolist(), served.reasons.explain(contributions), strict=True):
             out[i] = [reason.as_dict() for reason in reasons]
     return out
