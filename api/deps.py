@@ -11,8 +11,8 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Iterator
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Annotated, Any, TypeVar
 
 import httpx
 import numpy as np
@@ -28,36 +28,26 @@ from api.scoring import LoggedFeatures, Scored
 from ml.inference_log import InferenceLogWriter
 
 logger = logging.getLogger("api.inference_log")
+T = TypeVar("T")
 
 
-async def app_settings(request: Request) -> ApiSettings:
-    settings: ApiSettings = request.app.state.settings
-    return settings
+def _state(name: str, kind: type[T]) -> Callable[[Request], Awaitable[T]]:
+    """A dependency returning `app.state.<name>`, typed as `kind`."""
+
+    async def read(request: Request) -> T:
+        value: T = getattr(request.app.state, name)
+        return value
+
+    read.__name__ = f"app_state_{name}"
+    return read
 
 
-async def model_holder(request: Request) -> ModelHolder:
-    holder: ModelHolder = request.app.state.holder
-    return holder
-
-
-async def registry_actions(request: Request) -> RegistryActions:
-    registry: RegistryActions = request.app.state.registry
-    return registry
-
-
-async def inference_log(request: Request) -> InferenceLogWriter:
-    writer: InferenceLogWriter = request.app.state.inference_log
-    return writer
-
-
-async def drift_runner(request: Request) -> DriftRunner:
-    runner: DriftRunner = request.app.state.drift_runner
-    return runner
-
-
-async def http_client(request: Request) -> httpx.AsyncClient:
-    client: httpx.AsyncClient = request.app.state.http
-    return client
+app_settings = _state("settings", ApiSettings)
+model_holder = _state("holder", ModelHolder)
+registry_actions = _state("registry", RegistryActions)
+inference_log = _state("inference_log", InferenceLogWriter)
+drift_runner = _state("drift_runner", DriftRunner)
+http_client = _state("http", httpx.AsyncClient)
 
 
 async def uptime_s(request: Request) -> float:
