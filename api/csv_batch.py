@@ -58,6 +58,8 @@ def score_csv(
     except pd.errors.ParserWarning as exc:
         raise InputError([FieldError("", f"malformed CSV: {exc}")], "malformed CSV") from exc
     except pd.errors.ParserError as exc:
+        if "out of memory" in str(exc):
+            raise MemoryError("parsing the CSV ran out of memory") from exc
         match = _PARSER_LINE.search(str(exc))
         line = int(match.group(1)) if match else None
         raise InputError([FieldError("", f"malformed CSV: {exc}", line)], "malformed CSV") from exc

@@ -88,6 +88,12 @@ class JsonErrorsMiddleware:
 
         try:
             await self.app(scope, receive, send_json_errors)
+        except MemoryError as exc:
+            logger.error("out of memory for a request; answered 503", exc_info=exc)
+            if started:
+                raise
+            detail = "this replica is out of memory for this request; retry later or send a smaller batch"
+            await _send_json(send, 503, error_body(detail), {"headers": [(b"retry-after", b"10")]})
         except Exception as exc:
             logger.error("unhandled error", exc_info=exc)
             if started:

@@ -198,6 +198,8 @@ class InferenceLogWriter:
         self._lazy: Iterator[Mapping[str, Any]] | None = None
         self._lazy_source: _Lazy | None = None
         self._lazy_taken = 0
+        self._lazy_waiting = 0  # rows promised by queued lazy iterables, not yet built
+        self._lazy_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="inference-log-writer", daemon=True)
         self._thread.start()
 
@@ -218,7 +220,12 @@ class InferenceLogWriter:
         """
         if self._closed:
             raise RuntimeError("the inference log writer is closed")
+        self._lazy_rows(count or 0)
         self._queue.put(_Lazy(rows, count, request_id))
+
+    def _lazy_rows(self, change: int) -> None:
+        with self._lazy_lock:
+            self._lazy_waiting += change
 
     def write_now(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Insert `rows` in one transaction before returning (synchronous logging); raises if the
@@ -254,6 +261,11 @@ class InferenceLogWriter:
     def pending(self) -> int:
         """Rows not yet written: still queued, plus those held for a retry."""
         return self._queue.qsize() + self._held
+
+    def backlog_rows(self) -> int:
+        """Rows accepted but not yet written, lazily appended ones included: what the writer holds
+        in memory, so a caller can stop adding work while the database catches up."""
+        return self.pending() + self._lazy_waiting
 
     def _run(self) -> None:
         backlog: list[dict[str, Any]] = []
@@ -343,6 +355,8 @@ class InferenceLogWriter:
                 taken += self._add(backlog, row)
         except Exception:
             lost = max((source.count or 0) - self._lazy_taken, 0)
+            if source.count is not None:
+                self._lazy_rows(-consumed - lost)
             self.dropped += lost
             logger.exception(
                 "inference log: building the rows of a request failed; %d rows lost and counted",
@@ -351,6 +365,10 @@ class InferenceLogWriter:
             )
             self._lazy = None
             return taken
+        if source.count is not None:
+            self._lazy_rows(-consumed)
+            if consumed < limit:  # exhausted: forget any rows it promised but did not give
+                self._lazy_rows(-max(source.count - self._lazy_taken, 0))
         if consumed < limit:
             self._lazy = None
         return taken

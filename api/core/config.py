@@ -44,7 +44,8 @@ class ApiSettings(ServiceSettings):
         128 * 1024 * 1024
     )  # estimated parser memory above which a JSON batch is a 413
     max_csv_rows: int = 100_000  # rows per CSV upload (413 beyond): bounds the memory of one upload
-    max_concurrent_batches: int = Field(2, ge=1)  # batches in progress per replica; more wait, then 503
+    max_concurrent_batches: int = Field(1, ge=1)  # batches in progress per replica; more wait, then 503
+    max_log_backlog_rows: int = 100_000  # scored rows held for the log above which batches get a 503
     batch_wait_s: float = 10.0  # how long a batch waits for a free slot before its 503
     inference_log_sync: bool = False  # True: a scored row is committed to the log before the answer
     max_upload_bytes: int = 1024 * 1024 * 1024  # CSV uploads are spooled to disk, so this can be large

@@ -211,3 +211,12 @@ def test_write_now_commits_before_returning(tmp_path) -> None:
     with InferenceLogWriter(url) as writer:
         writer.write_now(_rows(3))
         assert len(read_inference_log(url)) == 3  # no flush: already committed
+
+
+def test_backlog_rows_counts_lazily_appended_rows_until_written(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'backlog.db'}"
+    with InferenceLogWriter(url, batch_size=100, linger_s=0.5) as writer:
+        writer.append_lazy(iter(_rows(250)), count=250)
+        assert writer.backlog_rows() >= 250
+        assert writer.flush()
+        assert writer.backlog_rows() == 0 and writer.written == 250
