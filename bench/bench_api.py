@@ -158,7 +158,9 @@ def tree_rss_mb(pid: int) -> float:
     return round(sum(rss_mb(p)["rss_mb"] for p in pids if Path(f"/proc/{p}").exists()), 1)
 
 
-def start_api(workdir: Path, tracking_uri: str, name: str, alias: str) -> tuple[Server, float]:
+def start_api(
+    workdir: Path, tracking_uri: str, name: str, alias: str, extra_env: dict[str, str] | None = None
+) -> tuple[Server, float]:
     """Start the API; return it and the seconds from process start to /health 200."""
     port = free_port()
     env = {
@@ -171,6 +173,7 @@ def start_api(workdir: Path, tracking_uri: str, name: str, alias: str) -> tuple[
         "API_KEYS": "",
         "ADMIN_API_KEYS": "",
         "LOG_LEVEL": "INFO",  # as deployed: one JSON access line per request
+        **(extra_env or {}),
     }
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,9 +21,8 @@ import httpx
 import pandas as pd
 import pytest
 
-from tests.api.conftest import SCORING_KEY, Api, api_env
-from tests.conftest import Champion
-from tests.servers import BIN, free_port, start_process
+from tests.api.conftest import SCORING_KEY, Api, api_env, launch_api
+from tests.utils import Champion
 
 LIMIT_BYTES = 512 * 1024 * 1024
 
@@ -34,24 +34,13 @@ def _status_kb(pid: int) -> dict[str, int]:
 
 
 @pytest.fixture
-def limited_api(champion: Champion, tmp_path) -> Api:
-    env = api_env(champion.tracking_uri, tmp_path, batch_wait_s="30")
-    port = free_port()
-    command = [
-        str(BIN / "uvicorn"),
-        "api.main:app",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
-    url = f"http://127.0.0.1:{port}"
-    server = start_process(command, url, tmp_path / "api.log", env=env, timeout_s=90)
-    status = _status_kb(server.process.pid)
+def limited_api(champion: Champion, tmp_path) -> Iterator[Api]:
+    api = launch_api(tmp_path, api_env(champion.tracking_uri, tmp_path, batch_wait_s="30"))
+    status = _status_kb(api.server.process.pid)
     limit = status["VmData"] * 1024 + LIMIT_BYTES - status["VmRSS"] * 1024
-    subprocess.run(["prlimit", "--pid", str(server.process.pid), f"--data={limit}"], check=True)
-    yield Api(server, url, env["DATABASE_URL"], Path(env["MODEL_CACHE_DIR"]), env)
-    server.stop()
+    subprocess.run(["prlimit", "--pid", str(api.server.process.pid), f"--data={limit}"], check=True)
+    yield api
+    api.server.stop()
 
 
 def _client(api: Api) -> httpx.Client:
