@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import tempfile
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from starlette.datastructures import UploadFile
 
 from api.auth import require_scoring
@@ -29,6 +31,7 @@ BATCH_ERRORS = {**ERRORS, 415: {"model": ErrorResponse}}
 # dict of unique keys), so the estimate is an upper bound.
 JSON_BYTES_PER_VALUE = 128
 SPOOL_BYTES = 1024 * 1024
+RESPONSE_BLOCK_ROWS = 2_000
 
 
 ReasonsFlag = Annotated[
@@ -133,7 +136,7 @@ async def predict_batch(
                     score_csv, served, spool, strict, settings.csv_chunk_rows, settings.max_csv_rows, mode
                 )
         await record_scored(request, served, scored)
-        return Response(_batch_json(served, scored), media_type="application/json")
+        return StreamingResponse(_batch_json(served, scored), media_type="application/json")
 
 
 async def _json_records(request: Request, settings: ApiSettings, width: int) -> list[Any]:
@@ -179,21 +182,10 @@ async def _json_records(request: Request, settings: ApiSettings, width: int) -> 
     return records
 
 
-def _batch_json(served: LoadedModel, scored: Scored) -> bytes:
-    """The BatchResponse, written directly: for 100,000 rows, per-row dicts through pydantic or json
-    would cost more time and memory than scoring them (floats use repr, which is valid JSON)."""
-    results = ",".join(
-        f'{{"row":{row},"probability":{p!r},"decision":"{d}","risk_band":"{b}"'
-        + (f',"reasons":{json.dumps(r, separators=(",", ":"))}}}' if r is not None else "}")
-        for row, p, d, b, r in zip(
-            scored.rows,
-            scored.probabilities,
-            scored.decisions,
-            scored.bands,
-            scored.row_reasons(),
-            strict=True,
-        )
-    )
+def _batch_json(served: LoadedModel, scored: Scored) -> Iterator[bytes]:
+    """The BatchResponse, written directly and streamed in blocks of rows: for 100,000 rows, per-row
+    dicts through pydantic or one joined string would cost more memory than scoring them (floats use
+    repr, which is valid JSON)."""
     head = {
         "request_id": request_id(),
         "model_name": served.name,
@@ -204,4 +196,17 @@ def _batch_json(served: LoadedModel, scored: Scored) -> bytes:
         "rejected": scored.rejected,
         "errors": [error.as_dict() for error in scored.errors],
     }
-    return (json.dumps(head, separators=(",", ":"))[:-1] + ',"results":[' + results + "]}").encode()
+    yield (json.dumps(head, separators=(",", ":"))[:-1] + ',"results":[').encode()
+    rows = zip(
+        scored.rows, scored.probabilities, scored.decisions, scored.bands, scored.row_reasons(), strict=True
+    )
+    separator = ""
+    while block := list(itertools.islice(rows, RESPONSE_BLOCK_ROWS)):
+        text = ",".join(
+            f'{{"row":{row},"probability":{p!r},"decision":"{d}","risk_band":"{b}"'
+            + (f',"reasons":{json.dumps(r, separators=(",", ":"))}}}' if r is not None else "}")
+            for row, p, d, b, r in block
+        )
+        yield (separator + text).encode()
+        separator = ","
+    yield b"]}"
