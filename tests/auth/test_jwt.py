@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 
 import jwt
 import pytest
@@ -38,23 +39,28 @@ def _status(api: Api, token: str) -> tuple[int, str]:
     return response.status_code, response.json()["detail"]
 
 
-NOW = int(time.time())
-
-
 @pytest.mark.parametrize(
-    ("token", "reason"),
+    ("make_token", "reason"),
     [
-        (hs256("eve", "lead", exp=NOW - 120), "token expired"),
-        (hs256("eve", "lead", nbf=NOW + 600), "not valid yet"),
-        (hs256("eve", "lead", secret="another-secret-of-at-least-32-bytes!"), "signature does not verify"),
-        (hs256("eve", "lead", aud="some-other-api"), "not meant for this API"),
+        (lambda now: hs256("eve", "lead", exp=now - 120), "token expired"),
+        (lambda now: hs256("eve", "lead", nbf=now + 600), "not valid yet"),
         (
-            _unsigned({"sub": "eve", "role": "lead", "aud": AUDIENCE, "exp": NOW + 300}),
+            lambda now: hs256("eve", "lead", secret="another-secret-of-at-least-32-bytes!"),
+            "signature does not verify",
+        ),
+        (lambda now: hs256("eve", "lead", aud="some-other-api"), "not meant for this API"),
+        (
+            lambda now: _unsigned({"sub": "eve", "role": "lead", "aud": AUDIENCE, "exp": now + 300}),
             "algorithm not allowed",
         ),
-        (jwt.encode({"sub": "eve", "role": "lead", "aud": AUDIENCE}, JWT_SECRET, algorithm="HS256"), "'exp'"),
-        (hs256("", "lead"), "no 'sub' claim"),
-        ("not.a.jwt", "malformed token"),
+        (
+            lambda now: jwt.encode(
+                {"sub": "eve", "role": "lead", "aud": AUDIENCE}, JWT_SECRET, algorithm="HS256"
+            ),
+            "'exp'",
+        ),
+        (lambda now: hs256("", "lead"), "no 'sub' claim"),
+        (lambda now: "not.a.jwt", "malformed token"),
     ],
     ids=[
         "expired",
@@ -67,8 +73,11 @@ NOW = int(time.time())
         "garbage",
     ],
 )
-def test_a_bad_token_is_401_with_its_reason(access_api: Api, token: str, reason: str) -> None:
-    response = call(access_api, "GET", "/models", bearer(token))
+def test_a_bad_token_is_401_with_its_reason(
+    access_api: Api, make_token: Callable[[int], str], reason: str
+) -> None:
+    """Tokens are minted when the test runs: one minted at collection expires during a long session."""
+    response = call(access_api, "GET", "/models", bearer(make_token(int(time.time()))))
     assert response.status_code == 401, response.text
     assert reason in response.json()["detail"]
     assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
@@ -84,17 +93,18 @@ def test_a_valid_token_without_a_role_is_403(access_api: Api) -> None:
 def test_oidc_tokens_are_checked_against_the_providers_jwks(
     access_api: Api, issuer: Issuer, example_record
 ) -> None:
+    now = int(time.time())
     scorer = issuer.token("carol@bank.example", ["offline_access", "scorer"])
     predicted = call(access_api, "POST", "/predict", bearer(scorer), json={"features": example_record})
     assert predicted.status_code == 200, predicted.text
     assert call(access_api, "POST", "/model/reload", bearer(scorer)).status_code == 403
 
     assert _status(access_api, issuer.token("carol", ["scorer"], iss="https://evil.example"))[0] == 401
-    assert _status(access_api, issuer.token("carol", ["scorer"], exp=NOW - 120)) == (401, "token expired")
+    assert _status(access_api, issuer.token("carol", ["scorer"], exp=now - 120)) == (401, "token expired")
 
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     forged = jwt.encode(
-        {"sub": "carol", "aud": AUDIENCE, "exp": NOW + 300, "realm_access": {"roles": ["lead"]}},
+        {"sub": "carol", "aud": AUDIENCE, "exp": now + 300, "realm_access": {"roles": ["lead"]}},
         stranger,
         algorithm="RS256",
         headers={"kid": issuer.kid},
@@ -105,5 +115,5 @@ def test_oidc_tokens_are_checked_against_the_providers_jwks(
     public_pem = issuer.private_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    confused = _hs256_with(public_pem, {"sub": "carol", "role": "lead", "aud": AUDIENCE, "exp": NOW + 300})
+    confused = _hs256_with(public_pem, {"sub": "carol", "role": "lead", "aud": AUDIENCE, "exp": now + 300})
     assert _status(access_api, confused) == (401, "token signature does not verify")
