@@ -84,6 +84,7 @@ class FairnessGateParams(BaseModel):
     enabled: bool = True
     min_approval_ratio: float | None = Field(0.7, ge=0, le=1)  # four-fifths rule: 0.8 (see params.yaml)
     max_equal_opportunity_diff: float | None = Field(0.2, ge=0, le=1)
+    attributes: list[str] | None = None  # the protected attributes judged; the others are reported only
 
 
 class GateParams(BaseModel):

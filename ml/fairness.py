@@ -325,7 +325,8 @@ def gate_failures(results: list[AttributeFairness], gate: FairnessGateParams) ->
     if not gate.enabled:
         return []
     failures = []
-    for result in results:
+    judged = [r for r in results if gate.attributes is None or r.attribute in gate.attributes]
+    for result in judged:
         ratio, diff = result.min_approval_ratio, result.equal_opportunity_diff
         if gate.min_approval_ratio is not None and ratio is not None and ratio < gate.min_approval_ratio:
             rates = {g.group: g.approval_rate for g in result.groups}

@@ -39,6 +39,7 @@ def test_figures_equal_a_hand_computation():
     assert "'A' approved 50.0%" in failures[0] and "'B' 75.0%" in failures[0]
     assert "equal-opportunity difference 50.0%" in failures[1]
     assert gate_failures([result], FairnessGateParams(enabled=False)) == []
+    assert gate_failures([result], FairnessGateParams(attributes=["CODE_GENDER"])) == []  # reported only
     assert (
         gate_failures([result], FairnessGateParams(min_approval_ratio=None, max_equal_opportunity_diff=None))
         == []
