@@ -384,6 +384,47 @@ def cmd_retrain_if_drift(args: argparse.Namespace) -> int:
     return EXIT_GATE_REFUSED if refused else EXIT_OK
 
 
+def cmd_score_book(args: argparse.Namespace) -> int:
+    """Exit 0 when the book was scored (rejected rows are in the errors file), 1 when it could not be."""
+    import shutil
+
+    from ml.score_book import BookError, book_format, fetch_model, score_book_local, scratch_dir
+
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # a down MLflow fails now, not in minutes
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    settings = _settings(args)
+    errors = args.errors or f"{args.output.rstrip('/')}_errors"
+    workdir = scratch_dir()
+    try:
+        model = fetch_model(
+            settings.mlflow_tracking_uri,
+            settings.model_name,
+            None if args.version else args.alias or settings.model_alias,
+            args.version,
+            workdir,
+        )
+        if args.engine == "local":
+            summary = score_book_local(
+                args.book, model, Path(args.output), Path(errors), args.chunk_rows, overwrite=args.overwrite
+            )
+        else:
+            from ml.spark_scoring import score_book_spark, spark_session
+
+            spark = spark_session(args.master)
+            fmt = args.format or book_format(args.book)
+            summary = score_book_spark(spark, args.book, fmt, model, args.output, errors, args.overwrite)
+    except BookError as exc:
+        print(f"score-book failed: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if args.json:
+        _print_json(summary.__dict__)
+    else:
+        print(summary.describe())
+    return EXIT_OK
+
+
 # parser ----------------------------------------------------------------------------------------------
 
 
@@ -431,6 +472,11 @@ def build_parser() -> argparse.ArgumentParser:
         ("version-data", cmd_version_data, "dvc add + dvc push a data file; print (and tag) its DVC hash"),
         ("report", cmd_report, "write a version's validation report (HTML and Markdown)"),
         ("fairness", cmd_fairness, "approval rate per protected group and window of the inference log"),
+        (
+            "score-book",
+            cmd_score_book,
+            "score a whole loan book (CSV/Parquet) to Parquet, locally or on Spark",
+        ),
     ]
     parsers = {}
     for name, handler, help_text in commands:
@@ -542,6 +588,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="file or directory inside the DVC repository")
     p.add_argument("--repo", default=".", help="the DVC repository (default: the current directory)")
     p.add_argument("--run-id", help="also tag this MLflow run with the hash (tag dvc_data_hash)")
+    p = parsers["score-book"]
+    p.add_argument("book", help="CSV or Parquet file, or a directory of parts (on Spark: any Hadoop path)")
+    p.add_argument("--output", "-o", required=True, help="directory for the scores (Parquet)")
+    p.add_argument("--errors", help="directory for the rejected rows (CSV; default: OUTPUT_errors)")
+    p.add_argument("--engine", choices=["local", "spark"], default="local")
+    p.add_argument("--master", help="Spark master (default: local[*], or the cluster's under spark-submit)")
+    p.add_argument("--format", choices=["csv", "parquet"], help="the book's format (default: from its files)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--alias", help="registry alias to score with (default: $MODEL_ALIAS or champion)")
+    which.add_argument("--version", help="registry version to score with")
+    p.add_argument("--chunk-rows", type=int, default=50_000, help="rows per chunk (local engine)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output directories")
+    p.add_argument("--json", action="store_true", help="print the run summary as JSON")
     return parser
 
 

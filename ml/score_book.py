@@ -1,0 +1,480 @@
+"""Re-scoring a whole loan book offline with a registry model: the parts both engines share, and the
+local engine (chunked, memory flat in rows, with a progress bar).
+
+A book is a CSV or Parquet file, or a directory of parts. Each chunk goes through the path the API's
+CSV upload takes: lines parsed by pandas' C parser with the API's dtypes, values checked and encoded
+column by column, the booster's matrix built by `FeatureBuilder`, one predict call. So a row scores
+here exactly as it does through `POST /predict/batch`. Rows that fail validation are written, with
+their line (CSV, header = line 1) or row number (Parquet, 1-based), to a separate errors CSV instead of
+failing the job. The Spark engine (`ml.spark_scoring`) runs the same chunk functions in `mapInPandas`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import re
+import shutil
+import tempfile
+import time
+import warnings
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ml.schema import FeatureSchema, FeatureSpec
+from ml.scoring import BOOSTER_FILE, META_FILE, MODEL_SCORING_SUBDIR, SCHEMA_FILE, ScoringModel
+
+SCORING_FILES = (BOOSTER_FILE, SCHEMA_FILE, META_FILE)
+DEFAULT_CHUNK_ROWS = 50_000
+CSV, PARQUET = "csv", "parquet"
+SCORED, ERROR = "scored", "error"
+_SKIPPED_LINE = re.compile(r"Skipping line (\d+): (.*)")
+
+SCORED_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),
+        ("row", pa.int64()),
+        ("client_id", pa.string()),
+        ("probability", pa.float64()),
+        ("decision", pa.string()),
+        ("risk_band", pa.string()),
+        ("model_name", pa.string()),
+        ("model_version", pa.string()),
+    ]
+)
+ERROR_COLUMNS = ["source", "row", "client_id", "field", "reason"]
+
+
+class BookError(RuntimeError):
+    """The book cannot be scored at all (no model, MLflow down, unusable input); the message says why."""
+
+
+# the model -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookModel:
+    """The registry version being used and where its scoring files were downloaded."""
+
+    name: str
+    version: str
+    run_id: str | None
+    directory: Path
+
+    def load(self) -> ScoringModel:
+        return ScoringModel.load(self.directory)
+
+    def files(self) -> dict[str, bytes]:
+        """The scoring files' bytes: what the Spark engine broadcasts to its executors."""
+        return {name: (self.directory / name).read_bytes() for name in SCORING_FILES}
+
+
+def _check_reachable(tracking_uri: str) -> None:
+    if not tracking_uri.startswith(("http://", "https://")):
+        return
+    import httpx
+
+    try:
+        httpx.get(f"{tracking_uri.rstrip('/')}/health", timeout=10).raise_for_status()
+    except httpx.HTTPError as exc:
+        raise BookError(f"MLflow at {tracking_uri} is unreachable ({exc}); nothing was scored") from exc
+
+
+def fetch_model(
+    tracking_uri: str, name: str, alias: str | None, version: str | None, destination: Path
+) -> BookModel:
+    """Resolve `name@alias` (or `name` version `version`) and download its scoring files."""
+    import mlflow.artifacts
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    _check_reachable(tracking_uri)
+    wanted = f"{name} version {version}" if version else f"{name}@{alias}"
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    try:
+        found = (
+            client.get_model_version(name, version)
+            if version
+            else client.get_model_version_by_alias(name, alias)
+        )
+        root = client.get_model_version_download_uri(name, found.version).rstrip("/")
+        local = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"{root}/{MODEL_SCORING_SUBDIR.as_posix()}",
+            dst_path=str(destination),
+            tracking_uri=tracking_uri,
+        )
+    except MlflowException as exc:
+        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
+            raise BookError(f"no model {wanted} in the registry at {tracking_uri}: {exc.message}") from exc
+        raise BookError(f"MLflow at {tracking_uri} failed while fetching {wanted}: {exc.message}") from exc
+    return BookModel(name, str(found.version), found.run_id, Path(local))
+
+
+# the input -------------------------------------------------------------------------------------------
+
+
+def list_parts(path: str | Path) -> tuple[str, list[Path]]:
+    """The format and the files of a book: one file, or the CSV / Parquet parts of a directory."""
+    path = Path(path)
+    if path.is_dir():
+        parts = sorted(
+            p
+            for p in path.iterdir()
+            if p.is_file() and not p.name.startswith(("_", ".")) and p.stat().st_size
+        )
+    elif path.is_file():
+        parts = [path]
+    else:
+        raise BookError(f"{path}: no such file or directory")
+    formats = {PARQUET if p.suffix.lower() == ".parquet" else CSV for p in parts}
+    if not parts:
+        raise BookError(f"{path}: no data files in the directory")
+    if len(formats) > 1:
+        raise BookError(f"{path}: mixes CSV and Parquet parts; give one format")
+    return formats.pop(), parts
+
+
+def book_format(book: str) -> str:
+    """CSV or Parquet: from the files of a local book, else (a cluster path) from the name's extension."""
+    if Path(book).exists():
+        return list_parts(book)[0]
+    return PARQUET if book.rstrip("/").lower().endswith(".parquet") else CSV
+
+
+def check_columns(columns: Sequence[str], schema: FeatureSchema, where: str) -> None:
+    """Refuse the book before any work when its header cannot be this model's input (as the API does)."""
+    duplicated = sorted({name for name in columns if list(columns).count(name) > 1})
+    if duplicated:
+        raise BookError(f"{where}: duplicated columns {', '.join(duplicated)}")
+    known = set(schema.names()) | {schema.id_column, schema.target}
+    unknown = [name for name in columns if name not in known]
+    if unknown:
+        raise BookError(f"{where}: unknown columns for this model: {', '.join(unknown)}")
+    if not set(columns) & set(schema.names()):
+        raise BookError(f"{where}: none of the model's {len(schema.features)} features is present")
+
+
+def header_names(header: str) -> list[str]:
+    return next(csv.reader([header]), [])
+
+
+def csv_dtypes(schema: FeatureSchema) -> dict[str, str]:
+    """The API's CSV dtypes: categories and the client id as text, numbers left to the parser."""
+    dtypes = dict.fromkeys(schema.categorical_names(), "string")
+    if schema.id_column:
+        dtypes[schema.id_column] = "string"
+    return dtypes
+
+
+def parse_csv_lines(
+    header: str, lines: Sequence[str], numbers: np.ndarray, dtypes: dict[str, str]
+) -> tuple[pd.DataFrame, np.ndarray, list[tuple[int, str]]]:
+    """Parse CSV data lines (their line numbers in `numbers`) as the API parses an upload.
+
+    Returns the frame, the line number of each of its rows, and the malformed lines (number, reason).
+    Blank lines are skipped, as pandas does.
+    """
+    kept = np.flatnonzero(np.fromiter((bool(line) for line in lines), dtype=bool, count=len(lines)))
+    if not kept.size:
+        return pd.DataFrame(), np.empty(0, dtype=np.int64), []
+    text = header + "\n" + "\n".join(lines[i] for i in kept)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        frame = pd.read_csv(io.StringIO(text), dtype=dtypes, index_col=False, on_bad_lines="warn")
+    kept_numbers = np.asarray(numbers)[kept]
+    malformed: list[tuple[int, str]] = []
+    for warning in caught:
+        for match in _SKIPPED_LINE.finditer(str(warning.message)):
+            malformed.append(
+                (int(kept_numbers[int(match.group(1)) - 2]), f"malformed CSV line: {match.group(2)}")
+            )
+    bad = np.isin(kept_numbers, [number for number, _ in malformed])
+    return frame, kept_numbers[~bad], malformed
+
+
+def categories_as_text(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
+    """Parquet may store a category or the id as numbers: make them text, as a CSV would give them."""
+    names = [*schema.categorical_names(), *([schema.id_column] if schema.id_column else [])]
+    for name in names:
+        if name in frame.columns and frame[name].dtype != "string":
+            frame[name] = frame[name].astype("string")
+    return frame
+
+
+# validation and scoring of one chunk -----------------------------------------------------------------
+# The rules of `RecordEncoder`, applied to whole columns as `api/csv_batch.py` does (same messages).
+
+
+def _encode_categories(spec: FeatureSpec, series: pd.Series, out: np.ndarray) -> list[tuple[int, str]]:
+    codes = pd.Categorical(series, categories=spec.categories).codes
+    out[:] = np.where(codes < 0, np.nan, codes)
+    unknown = np.flatnonzero(series.notna().to_numpy() & (codes < 0))
+    shown = ", ".join(spec.categories[:8]) + (", ..." if len(spec.categories) > 8 else "")
+    values = series.to_numpy()
+    return [(i, f"unknown category {values[i]!r}; expected one of: {shown}") for i in unknown.tolist()]
+
+
+def _encode_numbers(spec: FeatureSpec, series: pd.Series, out: np.ndarray) -> list[tuple[int, str]]:
+    problems: list[tuple[int, str]] = []
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        numbers = series.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        values = series.to_numpy()
+        not_numbers = np.flatnonzero(series.notna().to_numpy() & np.isnan(numbers))
+        problems += [(i, f"expected a number, got {values[i]!r}") for i in not_numbers.tolist()]
+    with np.errstate(invalid="ignore"):
+        infinite = np.isinf(numbers)
+        below = (numbers < spec.allowed_min) & ~infinite if spec.allowed_min is not None else None
+        above = (numbers > spec.allowed_max) & ~infinite if spec.allowed_max is not None else None
+    problems += [
+        (i, "must be a finite number (NaN and infinity are not accepted)")
+        for i in np.flatnonzero(infinite).tolist()
+    ]
+    if below is not None:
+        problems += [
+            (i, f"{numbers[i]:g} is below the plausible minimum {spec.allowed_min:g}")
+            for i in np.flatnonzero(below).tolist()
+        ]
+    if above is not None:
+        problems += [
+            (i, f"{numbers[i]:g} is above the plausible maximum {spec.allowed_max:g}")
+            for i in np.flatnonzero(above).tolist()
+        ]
+    out[:] = numbers
+    return problems
+
+
+def encode_chunk(
+    frame: pd.DataFrame, schema: FeatureSchema
+) -> tuple[np.ndarray, np.ndarray, list[tuple[int, str, str]]]:
+    """The raw matrix of a chunk, which rows are invalid, and each problem (position, field, reason)."""
+    raw = np.full((len(frame), len(schema.features)), np.nan)
+    bad = np.zeros(len(frame), dtype=bool)
+    problems: list[tuple[int, str, str]] = []
+    for col, spec in enumerate(schema.features):
+        if spec.name not in frame.columns:
+            continue
+        encode = _encode_categories if spec.kind == "categorical" else _encode_numbers
+        for position, reason in encode(spec, frame[spec.name], raw[:, col]):
+            bad[position] = True
+            problems.append((position, spec.name, reason))
+    return raw, bad, problems
+
+
+def predict(model: ScoringModel, raw: np.ndarray, threads: int) -> np.ndarray:
+    """Probabilities for a raw matrix: the API's builder and booster (`threads` 0 = every core)."""
+    if not len(raw):
+        return np.empty(0)
+    return model.booster.predict(model.builder.build(raw), num_threads=threads)
+
+
+@dataclass
+class ChunkResult:
+    scored: pd.DataFrame  # SCORED_SCHEMA's columns but the model's name and version
+    errors: pd.DataFrame  # ERROR_COLUMNS
+
+
+def score_chunk(
+    model: ScoringModel,
+    frame: pd.DataFrame,
+    rows: np.ndarray,
+    source: str,
+    threads: int = 1,
+    malformed: Sequence[tuple[int, str]] = (),
+) -> ChunkResult:
+    """Validate and score one chunk; `rows` are its line (CSV) or row (Parquet) numbers."""
+    schema = model.schema
+    raw, bad, problems = encode_chunk(frame, schema)
+    good = np.flatnonzero(~bad)
+    probabilities = predict(model, raw[good], threads)
+    ids = (
+        frame[schema.id_column].astype("string").to_numpy(dtype=object, na_value=None)
+        if schema.id_column in frame.columns
+        else np.full(len(frame), None, dtype=object)
+    )
+    scored = pd.DataFrame(
+        {
+            "source": source,
+            "row": np.asarray(rows, dtype=np.int64)[good],
+            "client_id": ids[good],
+            "probability": probabilities,
+            "decision": model.decisions(probabilities),
+            "risk_band": model.risk_bands(probabilities),
+        }
+    )
+    positions = [position for position, _, _ in problems]
+    errors = pd.DataFrame(
+        {
+            "source": source,
+            "row": np.concatenate(
+                [np.asarray(rows, dtype=np.int64)[positions], [n for n, _ in malformed]]
+            ).astype(np.int64),
+            "client_id": [*ids[positions], *([None] * len(malformed))],
+            "field": [name for _, name, _ in problems] + [""] * len(malformed),
+            "reason": [reason for _, _, reason in problems] + [reason for _, reason in malformed],
+        },
+        columns=ERROR_COLUMNS,
+    )
+    return ChunkResult(scored, errors.sort_values("row", kind="stable"))
+
+
+# the local engine ------------------------------------------------------------------------------------
+
+
+@dataclass
+class BookSummary:
+    """What a run did, for the operator."""
+
+    engine: str
+    model_name: str
+    model_version: str
+    rows: int = 0
+    scored: int = 0
+    rejected: int = 0
+    decisions: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    output: str = ""
+    errors: str = ""
+
+    def describe(self) -> str:
+        shares = ", ".join(
+            f"{name} {count / self.scored:.1%}"
+            for name, count in sorted(self.decisions.items())
+            if self.scored
+        )
+        return (
+            f"scored {self.scored:,} of {self.rows:,} rows with {self.model_name} v{self.model_version} "
+            f"({self.engine} engine, {self.seconds:.1f} s; {shares or 'no decision'}); "
+            f"{self.rejected:,} rows rejected, reasons in {self.errors}; scores in {self.output}"
+        )
+
+
+def prepare_output(path: Path, overwrite: bool) -> None:
+    if path.exists() and any(path.iterdir() if path.is_dir() else [path]):
+        if not overwrite:
+            raise BookError(f"{path} already exists; remove it or pass --overwrite")
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+class _LocalWriter:
+    """Scores as one Parquet part (a row group per chunk), errors as one CSV part, both streamed."""
+
+    def __init__(self, output: Path, errors: Path, label: dict[str, str]) -> None:
+        import pyarrow.parquet as pq
+
+        output.mkdir(parents=True)
+        errors.mkdir(parents=True)
+        self.label = label
+        self.scores = pq.ParquetWriter(output / "part-00000.parquet", SCORED_SCHEMA)
+        self.errors_path = errors / "part-00000.csv"
+        pd.DataFrame(columns=ERROR_COLUMNS).to_csv(self.errors_path, index=False)
+
+    def write(self, result: ChunkResult) -> None:
+        scored = result.scored.assign(**self.label)
+        self.scores.write_table(pa.Table.from_pandas(scored, schema=SCORED_SCHEMA, preserve_index=False))
+        if len(result.errors):
+            result.errors.to_csv(self.errors_path, mode="a", header=False, index=False)
+
+    def close(self) -> None:
+        self.scores.close()
+
+
+def _csv_chunks(
+    path: Path, schema: FeatureSchema, chunk_rows: int, progress: Any
+) -> Iterator[tuple[pd.DataFrame, np.ndarray, list[tuple[int, str]]]]:
+    dtypes = csv_dtypes(schema)
+    with open(path, encoding="utf-8-sig") as handle:
+        header = handle.readline().rstrip("\n")
+        check_columns(header_names(header), schema, str(path))
+        progress.update(len(header) + 1)
+        line = 2
+        while True:
+            lines = [text.rstrip("\n") for text in itertools.islice(handle, chunk_rows)]
+            if not lines:
+                return
+            progress.update(sum(map(len, lines)) + len(lines))
+            numbers = np.arange(line, line + len(lines), dtype=np.int64)
+            line += len(lines)
+            yield parse_csv_lines(header, lines, numbers, dtypes)
+
+
+def _parquet_chunks(
+    path: Path, schema: FeatureSchema, chunk_rows: int, progress: Any
+) -> Iterator[tuple[pd.DataFrame, np.ndarray, list[tuple[int, str]]]]:
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(path)
+    check_columns(parquet.schema_arrow.names, schema, str(path))
+    row = 1
+    for batch in parquet.iter_batches(batch_size=chunk_rows):
+        frame = categories_as_text(batch.to_pandas(), schema)
+        progress.update(len(frame))
+        yield frame, np.arange(row, row + len(frame), dtype=np.int64), []
+        row += len(frame)
+
+
+def score_book_local(
+    book: str | Path,
+    model: BookModel,
+    output: Path,
+    errors: Path,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    threads: int = 0,
+    overwrite: bool = False,
+    progress: bool | None = None,
+) -> BookSummary:
+    """Score every row of `book` chunk by chunk: memory depends on `chunk_rows`, not on the book's size."""
+    from tqdm.auto import tqdm
+
+    started = time.perf_counter()
+    fmt, parts = list_parts(book)
+    scoring = model.load()
+    for path in (output, errors):
+        prepare_output(path, overwrite)
+    summary = BookSummary("local", model.name, model.version, output=str(output), errors=str(errors))
+    decisions: Counter[str] = Counter()
+    total = sum(p.stat().st_size for p in parts) if fmt == CSV else _parquet_rows(parts)
+    writer = _LocalWriter(output, errors, {"model_name": model.name, "model_version": model.version})
+    chunks = _csv_chunks if fmt == CSV else _parquet_chunks
+    bar = tqdm(
+        total=total,
+        unit="B" if fmt == CSV else " rows",
+        unit_scale=True,
+        desc="scoring",
+        disable=None if progress is None else not progress,
+    )
+    try:
+        for path in parts:
+            for frame, rows, malformed in chunks(path, scoring.schema, chunk_rows, bar):
+                result = score_chunk(scoring, frame, rows, path.name, threads, malformed)
+                writer.write(result)
+                summary.rows += len(frame) + len(malformed)
+                summary.scored += len(result.scored)
+                summary.rejected += result.errors["row"].nunique()
+                decisions.update(result.scored["decision"].tolist())
+    finally:
+        writer.close()
+        bar.close()
+    summary.decisions = dict(decisions)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _parquet_rows(parts: list[Path]) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in parts)
+
+
+def scratch_dir() -> Path:
+    """Where the model's files are downloaded for one run."""
+    return Path(tempfile.mkdtemp(prefix="score-book-"))

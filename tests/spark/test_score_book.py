@@ -1,0 +1,166 @@
+"""`score-book`: Spark and local engines score exactly as the API does, and report bad rows by line."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.cli import main
+from ml.score_book import score_book_local
+from ml.spark_scoring import score_book_spark
+from tests.servers import free_port
+from tests.spark.conftest import BAD_VALUES, BOOK_ROWS, bad_lines, read_errors, read_scores
+
+
+def test_spark_scores_equal_the_api_to_the_last_bit(spark_scored, served_api, book_csv, champion):
+    with served_api.client(timeout=120) as client:
+        response = client.post(
+            "/predict/batch", files={"file": ("book.csv", book_csv.read_bytes(), "text/csv")}
+        )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    api = pd.DataFrame(body["results"]).sort_values("row").reset_index(drop=True)
+    ours = spark_scored.scores
+
+    assert len(ours) == len(api) == BOOK_ROWS - len(BAD_VALUES)
+    assert ours["row"].tolist() == api["row"].tolist()
+    assert np.array_equal(ours["probability"].to_numpy(), api["probability"].to_numpy())  # exact, not close
+    assert ours["decision"].tolist() == api["decision"].tolist()
+    assert ours["risk_band"].tolist() == api["risk_band"].tolist()
+    assert set(ours["model_version"]) == {champion.version} == {body["model_version"]}
+    assert ours["client_id"].iloc[0] == "100002"
+    # The same rows are rejected, for the same fields, at the same lines.
+    api_errors = sorted((e["row"], e["field"]) for e in body["errors"])
+    assert sorted(zip(spark_scored.errors["row"], spark_scored.errors["field"], strict=True)) == api_errors
+
+
+def test_bad_rows_go_to_the_error_file_with_their_line(spark_scored, local_scored):
+    for scored in (spark_scored, local_scored):
+        errors = scored.errors
+        assert errors["row"].tolist() == bad_lines().tolist()
+        reasons = dict(zip(errors["field"], errors["reason"], strict=True))
+        assert reasons["AMT_CREDIT"] == "-5 is below the plausible minimum 0"
+        assert reasons["NAME_CONTRACT_TYPE"].startswith("unknown category 'Bogus loans'")
+        assert reasons["DAYS_BIRTH"] == "expected a number, got 'yesterday'"
+        assert scored.summary.rejected == len(BAD_VALUES)
+        assert scored.summary.scored == BOOK_ROWS - len(BAD_VALUES)
+
+
+def test_local_engine_equals_spark(spark_scored, local_scored):
+    local, remote = local_scored.scores, spark_scored.scores
+    assert np.array_equal(local["probability"].to_numpy(), remote["probability"].to_numpy())
+    assert local.drop(columns="probability").equals(remote.drop(columns="probability"))
+    assert local_scored.errors.equals(spark_scored.errors)
+
+
+def test_parquet_book_and_split_csv_blocks_keep_row_numbers(
+    spark, book_frame, book_csv, book_model, spark_scored, tmp_path
+):
+    """Parquet rows are numbered from 1; a CSV split into many blocks (and parts) keeps its line numbers."""
+    parquet_dir = tmp_path / "book-parquet"
+    parquet_dir.mkdir()
+    typed = book_frame.copy()
+    typed["DAYS_BIRTH"] = typed["DAYS_BIRTH"].astype(
+        str
+    )  # one text value in a number column, as Parquet allows
+    typed["NAME_CONTRACT_TYPE"] = typed["NAME_CONTRACT_TYPE"].astype(str)
+    typed.infer_objects().to_parquet(parquet_dir / "part-0.parquet", index=False)
+    summary = score_book_spark(
+        spark, str(parquet_dir), "parquet", book_model, str(tmp_path / "p-scores"), str(tmp_path / "p-errors")
+    )
+    parquet = read_scores(tmp_path / "p-scores")
+    assert summary.scored == BOOK_ROWS - len(BAD_VALUES)
+    assert np.array_equal(parquet["probability"].to_numpy(), spark_scored.scores["probability"].to_numpy())
+    assert (parquet["row"] + 1).tolist() == spark_scored.scores["row"].tolist()  # rows vs CSV lines
+    assert read_errors(tmp_path / "p-errors")["row"].tolist() == (bad_lines() - 1).tolist()
+
+    # A malformed line (a field too many) and a CSV read in ~20 blocks of 32 KB.
+    lines = book_csv.read_text().splitlines()
+    lines[41] += ",extra"
+    split = tmp_path / "split.csv"
+    split.write_text("\n".join(lines) + "\n")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", str(32 * 1024))
+    try:
+        score_book_spark(
+            spark, str(split), "csv", book_model, str(tmp_path / "s-scores"), str(tmp_path / "s-errors")
+        )
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    errors = read_errors(tmp_path / "s-errors")
+    assert errors["row"].tolist() == sorted([*bad_lines().tolist(), 42])
+    assert errors.loc[errors["row"] == 42, "reason"].item().startswith("malformed CSV line: expected")
+    scores = read_scores(tmp_path / "s-scores")
+    kept = spark_scored.scores[spark_scored.scores["row"] != 42]
+    assert np.array_equal(scores["probability"].to_numpy(), kept["probability"].to_numpy())
+    assert scores["row"].tolist() == kept["row"].tolist()
+
+    local = score_book_local(
+        split, book_model, tmp_path / "l-scores", tmp_path / "l-errors", chunk_rows=1_000
+    )
+    assert local.rejected == len(BAD_VALUES) + 1
+    assert read_errors(tmp_path / "l-errors").equals(errors)
+
+
+@pytest.mark.parametrize("engine", ["local", "spark"])
+def test_a_missing_alias_fails_with_a_clear_message(engine, champion, book_csv, tmp_path, capsys):
+    code = main(
+        [
+            "--tracking-uri",
+            champion.tracking_uri,
+            "score-book",
+            str(book_csv),
+            "-o",
+            str(tmp_path / "out"),
+            "--engine",
+            engine,
+            "--alias",
+            "challenger",
+        ]
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "score-book failed: no model credit-scoring@challenger in the registry" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unreachable_mlflow_fails_with_a_clear_message(book_csv, tmp_path, capsys):
+    uri = f"http://127.0.0.1:{free_port()}"
+    code = main(["--tracking-uri", uri, "score-book", str(book_csv), "-o", str(tmp_path / "out")])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"score-book failed: MLflow at {uri} is unreachable" in err
+    assert "Traceback" not in err
+
+
+def test_existing_output_is_kept_unless_overwrite(champion, book_csv, local_scored, tmp_path, capsys):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "keep.txt").write_text("previous run")
+    args = ["--tracking-uri", champion.tracking_uri, "score-book", str(book_csv), "-o", str(tmp_path / "out")]
+    assert main(args) == 1
+    assert "already exists; remove it or pass --overwrite" in capsys.readouterr().err
+    assert main([*args, "--overwrite", "--json"]) == 0
+    assert read_scores(tmp_path / "out")["probability"].equals(local_scored.scores["probability"])
+
+
+def test_mlflow_spark_udf_scores_a_small_frame_like_the_book(
+    spark, champion, book_model, book_frame, spark_scored
+):
+    from pyspark.sql import functions as F  # noqa: N812
+
+    from ml.spark_scoring import pyfunc_udf
+
+    schema = book_model.load().schema
+    sample = book_frame.iloc[100:140].infer_objects()
+    udf = pyfunc_udf(spark, champion.tracking_uri, champion.name, "champion")
+    # The model's signature takes numbers as doubles and categories as text.
+    columns = [
+        F.col(spec.name).cast("double" if spec.kind == "numeric" else "string").alias(spec.name)
+        for spec in schema.features
+    ]
+    scored = (
+        spark.createDataFrame(sample).select(udf(F.struct(*columns)).alias("out")).select("out.*").toPandas()
+    )
+    expected = spark_scored.scores.set_index("row").loc[np.arange(100, 140) + 2]
+    assert np.array_equal(scored["probability"].to_numpy(), expected["probability"].to_numpy())
+    assert scored["decision"].tolist() == expected["decision"].tolist()
