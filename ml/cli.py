@@ -384,6 +384,48 @@ def cmd_retrain_if_drift(args: argparse.Namespace) -> int:
     return EXIT_GATE_REFUSED if refused else EXIT_OK
 
 
+def _book_stability(args: argparse.Namespace, settings: Settings, spark: Any, fmt: str, model: Any) -> None:
+    """PSI / CSI / data quality of the scored book against the model's reference, as a drift report."""
+    from ml.spark_stability import book_report, compare_book, download_reference, read_book_features
+
+    params = _params(args)
+    schema = model.load().schema
+    reference = download_reference(settings.mlflow_tracking_uri, model.run_id)
+    result = compare_book(
+        spark,
+        read_book_features(spark, args.book, fmt, schema),
+        spark.read.parquet(args.output),
+        reference,
+        schema,
+        params.drift,
+    )
+    described = f"{model.name} v{model.version} training sample"
+    summary, paths = book_report(
+        result,
+        _reports_dir(args, params),
+        {
+            "source": "champion",
+            "model_name": model.name,
+            "model_version": model.version,
+            "run_id": model.run_id,
+            "description": described,
+        },
+        {
+            "source": "book",
+            "path": args.book,
+            "description": f"loan book {args.book} (Evidently widgets on a sample)",
+        },
+        settings.mlflow_tracking_uri,
+        settings.monitoring_experiment_name,
+    )
+    shifted = [name for name, column in summary["columns"].items() if column["drifted"]]
+    print(
+        f"stability: score PSI {summary['prediction_drift']['score']:.4f}; {len(shifted)} of "
+        f"{summary['n_columns']} columns shifted (PSI/CSI > 0.25){': ' + ', '.join(shifted) if shifted else ''}; "
+        f"report {paths['html']}"
+    )
+
+
 def cmd_score_book(args: argparse.Namespace) -> int:
     """Exit 0 when the book was scored (rejected rows are in the errors file), 1 when it could not be."""
     import shutil
@@ -393,6 +435,9 @@ def cmd_score_book(args: argparse.Namespace) -> int:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # a down MLflow fails now, not in minutes
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     settings = _settings(args)
+    if args.stability and args.engine != "spark":
+        print("score-book failed: --stability needs --engine spark", file=sys.stderr)
+        return EXIT_ERROR
     errors = args.errors or f"{args.output.rstrip('/')}_errors"
     workdir = scratch_dir()
     try:
@@ -413,6 +458,8 @@ def cmd_score_book(args: argparse.Namespace) -> int:
             spark = spark_session(args.master)
             fmt = args.format or book_format(args.book)
             summary = score_book_spark(spark, args.book, fmt, model, args.output, errors, args.overwrite)
+            if args.stability:
+                _book_stability(args, settings, spark, fmt, model)
     except BookError as exc:
         print(f"score-book failed: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -601,6 +648,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-rows", type=int, default=50_000, help="rows per chunk (local engine)")
     p.add_argument("--overwrite", action="store_true", help="replace existing output directories")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    p.add_argument(
+        "--stability",
+        action="store_true",
+        help="also compute score PSI, feature CSI and data quality vs the model's reference (Spark engine) "
+        "and write them as a drift report",
+    )
+    p.add_argument("--reports-dir", help="where the stability report goes (default: drift.reports_dir)")
     return parser
 
 

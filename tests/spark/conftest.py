@@ -30,6 +30,7 @@ BAD_VALUES = {
 
 @dataclass(frozen=True)
 class ScoredBook:
+    output: Path
     summary: BookSummary
     scores: pd.DataFrame  # sorted by source, row
     errors: pd.DataFrame
@@ -101,14 +102,14 @@ def spark_scored(spark, book_csv: Path, book_model: BookModel, tmp_path_factory)
     summary = score_book_spark(
         spark, str(book_csv), "csv", book_model, str(out / "scores"), str(out / "errors")
     )
-    return ScoredBook(summary, read_scores(out / "scores"), read_errors(out / "errors"))
+    return ScoredBook(out / "scores", summary, read_scores(out / "scores"), read_errors(out / "errors"))
 
 
 @pytest.fixture(scope="session")
 def local_scored(book_csv: Path, book_model: BookModel, tmp_path_factory) -> ScoredBook:
     out = tmp_path_factory.mktemp("local-out")
     summary = score_book_local(book_csv, book_model, out / "scores", out / "errors", chunk_rows=700)
-    return ScoredBook(summary, read_scores(out / "scores"), read_errors(out / "errors"))
+    return ScoredBook(out / "scores", summary, read_scores(out / "scores"), read_errors(out / "errors"))
 
 
 def bad_lines() -> np.ndarray:
