@@ -391,17 +391,19 @@ def _book_stability(args: argparse.Namespace, settings: Settings, spark: Any, fm
     params = _params(args)
     schema = model.load().schema
     reference = download_reference(settings.mlflow_tracking_uri, model.run_id)
-    result = compare_book(
+    result, stability = compare_book(
         spark,
         read_book_features(spark, args.book, fmt, schema),
         spark.read.parquet(args.output),
         reference,
         schema,
         params.drift,
+        params.stability,
     )
     described = f"{model.name} v{model.version} training sample"
     summary, paths = book_report(
         result,
+        stability,
         _reports_dir(args, params),
         {
             "source": "champion",
@@ -421,7 +423,7 @@ def _book_stability(args: argparse.Namespace, settings: Settings, spark: Any, fm
     shifted = [name for name, column in summary["columns"].items() if column["drifted"]]
     print(
         f"stability: score PSI {summary['prediction_drift']['score']:.4f}; {len(shifted)} of "
-        f"{summary['n_columns']} columns shifted (PSI/CSI > 0.25){': ' + ', '.join(shifted) if shifted else ''}; "
+        f"{summary['n_columns']} columns shifted (PSI/CSI above {params.stability.act:g}){': ' + ', '.join(shifted) if shifted else ''}; "
         f"report {paths['html']}"
     )
 

@@ -1,14 +1,17 @@
-"""Stability of a whole loan book against the champion's reference, counted by Spark.
+"""Stability of a whole loan book against the model's reference, counted by Spark.
 
 For books too big for pandas: every statistic is a count, so one Spark aggregation over the book gives
-them all (and the same aggregation over the reference sample gives the expected side):
-- score PSI over the reference's score deciles, and CSI per feature (numbers over the reference's
-  deciles, categories one bin each; missing and unseen values are bins of their own);
-- missing shares and out-of-range counts against the model's plausible ranges, as the drift check
-  counts them (a non-finite number is missing and out of range).
-The result is the drift check's `DriftResult`, so the JSON summary, the files in `reports/` and the
-MLflow monitoring run are exactly what `python -m ml drift` leaves and the console shows. Evidently's
-HTML widgets are built on a sample of the book; the digest on top holds the full-book figures.
+them all, and the same aggregation over the reference sample gives the expected side. The bins are
+those of `ml.stability` (the drift check's pandas computation): the reference's quantiles, left-closed,
+for numbers and the score; the categories the reference holds, one bin each, plus "other" and
+"missing" (a category the model does not know is missing, as its encoder makes it); PSI with a share
+floor of 0.01 %. Engineered features are left out here (the drift check's table has them).
+
+The result is the drift check's summary: the Evidently-shaped columns (method "csi" / "psi", drifted
+above `stability.act`), data quality against the plausible ranges (a non-finite number is missing and
+out of range, as the drift check counts it), and `stability` (`ml.stability.StabilityResult`), so the
+JSON, the HTML tables, the files in `reports/` and the MLflow monitoring run are what `python -m ml
+drift` leaves and the console shows. Evidently's widgets are built on a sample of the book.
 """
 
 from __future__ import annotations
@@ -21,104 +24,128 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ml.config import DriftParams
+from ml.config import DriftParams, StabilityParams
 from ml.drift.compare import CATEGORICAL, NUMERICAL, PREDICTION, ColumnDrift, ColumnQuality, DriftResult
 from ml.schema import FeatureSchema
+from ml.stability import (
+    BinShare,
+    FeatureStability,
+    ScoreStability,
+    StabilityResult,
+    band,
+    band_text,
+    psi,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
-DECILES = np.linspace(0.1, 0.9, 9)
-SIGNIFICANT_SHIFT = 0.25  # PSI / CSI: below 0.1 stable, 0.1-0.25 moderate, above 0.25 a significant shift
-EMPTY_SHARE = 1e-4  # an empty bin counts as this share, so PSI stays finite
 SAMPLE_ROWS = 5_000
 SHOWN_CATEGORIES = 10
 
 
 @dataclass(frozen=True)
 class Bins:
-    """One column's bins, fixed on the reference: upper edges for numbers, labels for categories."""
+    """One column's bins, fixed on the reference: inner quantile edges for numbers, labels for categories."""
 
     name: str
     kind: str  # NUMERICAL or CATEGORICAL
     edges: tuple[float, ...] = ()
-    categories: tuple[str, ...] = ()
-    allowed: tuple[float | None, float | None] = (None, None)
-
-    @property
-    def size(self) -> int:
-        """Bins counted: the value bins, then missing, then (categories) unseen."""
-        return len(self.edges) + 2 if self.kind == NUMERICAL else len(self.categories) + 2
+    categories: tuple[str, ...] = ()  # the reference's categories (the bins)
+    known: tuple[str, ...] = ()  # every category the model knows
+    allowed: tuple[float | None, float | None] = (None, None)  # plausible range (data quality)
+    trained: tuple[float | None, float | None] = (None, None)  # training range (stability)
 
 
-def decile_edges(values: np.ndarray) -> tuple[float, ...]:
+def quantile_edges(values: np.ndarray, bins: int) -> tuple[float, ...]:
+    """Inner edges at the reference's quantiles (as `ml.stability`)."""
     finite = values[np.isfinite(values)]
-    return tuple(np.unique(np.quantile(finite, DECILES)).tolist()) if finite.size else ()
+    if not finite.size:
+        return ()
+    return tuple(np.unique(np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1])).tolist())
 
 
-def reference_bins(reference: pd.DataFrame, schema: FeatureSchema) -> list[Bins]:
-    """Bins of every feature and of the score, from the reference sample and the model's schema."""
-    bins = []
+def reference_bins(reference: pd.DataFrame, schema: FeatureSchema, bins: int) -> list[Bins]:
+    """Bins of every raw feature, from the reference sample and the model's schema."""
+    specs = []
     for spec in schema.features:
         if spec.kind == "categorical":
-            bins.append(Bins(spec.name, CATEGORICAL, categories=tuple(spec.categories)))
+            present = set(reference[spec.name].dropna().astype(str))
+            held = tuple(c for c in spec.categories if c in present)
+            specs.append(Bins(spec.name, CATEGORICAL, categories=held, known=tuple(spec.categories)))
         else:
             values = pd.to_numeric(reference[spec.name], errors="coerce").to_numpy(
                 dtype=float, na_value=np.nan
             )
-            bins.append(
-                Bins(spec.name, NUMERICAL, decile_edges(values), allowed=(spec.allowed_min, spec.allowed_max))
+            specs.append(
+                Bins(
+                    spec.name,
+                    NUMERICAL,
+                    quantile_edges(values, bins),
+                    allowed=(spec.allowed_min, spec.allowed_max),
+                    trained=(spec.min, spec.max),
+                )
             )
-    return bins
+    return specs
 
 
-def score_bins(reference: pd.DataFrame) -> Bins:
-    return Bins(PREDICTION, NUMERICAL, decile_edges(reference[PREDICTION].to_numpy(dtype=float)))
-
-
-def _count_columns(spec: Bins, column: Column) -> list[Column]:
-    """Count expressions, in `Bins.size` order, plus the out-of-range count for numbers."""
+def _numeric_columns(spec: Bins, column: Column) -> list[Column]:
+    """Value bins (left-closed), missing, outside the plausible range, outside the training range."""
     from pyspark.sql import functions as F  # noqa: N812
 
-    if spec.kind == CATEGORICAL:
-        text = column.cast("string")
-        known = F.lit(False) if not spec.categories else text.isin(list(spec.categories))
-        return [
-            *(F.count_if(text == category) for category in spec.categories),
-            F.count_if(text.isNull()),
-            F.count_if(text.isNotNull() & ~known),
-        ]
     number = column.cast("double")
-    finite = number.isNotNull() & ~F.isnan(number) & (F.abs(number) != float("inf"))
-    lows = [None, *spec.edges]
-    highs = [*spec.edges, None]
+    present = number.isNotNull() & ~F.isnan(number)
+    finite = present & (F.abs(number) != float("inf"))
     counts = []
-    for low, high in zip(lows, highs, strict=True):
+    for low, high in zip([None, *spec.edges], [*spec.edges, None], strict=True):
         inside = finite
         if low is not None:
-            inside = inside & (number > low)
+            inside = inside & (number >= low)
         if high is not None:
-            inside = inside & (number <= high)
+            inside = inside & (number < high)
         counts.append(F.count_if(inside))
-    counts.append(F.count_if(~finite))
-    outside = number.isNotNull() & ~F.isnan(number) & (F.abs(number) == float("inf"))
+    implausible = present & ~finite
     low, high = spec.allowed
     if low is not None:
-        outside = outside | (finite & (number < low))
+        implausible = implausible | (finite & (number < low))
     if high is not None:
-        outside = outside | (finite & (number > high))
-    return [*counts, F.count_if(outside)]
+        implausible = implausible | (finite & (number > high))
+    untrained = F.lit(False)
+    low, high = spec.trained
+    if low is not None and high is not None:
+        untrained = finite & ((number < low) | (number > high))
+    return [*counts, F.count_if(~finite), F.count_if(implausible), F.count_if(untrained)]
+
+
+def _category_columns(spec: Bins, column: Column) -> list[Column]:
+    """One bin per reference category, other known ones, null, and values the model does not know."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    text = column.cast("string")
+    held = text.isin(list(spec.categories)) if spec.categories else F.lit(False)
+    known = text.isin(list(spec.known)) if spec.known else F.lit(False)
+    return [
+        *(F.count_if(text == category) for category in spec.categories),
+        F.count_if(known & ~held),
+        F.count_if(text.isNull()),
+        F.count_if(text.isNotNull() & ~known),
+    ]
 
 
 @dataclass
 class Counts:
-    """A column's counts: every bin (value bins, missing, then unseen for categories) for PSI, and the
-    missing, unseen and out-of-range rows for data quality."""
+    """A column's counts: `bins` as `ml.stability` bins them (values, then other / missing), and the
+    figures the data-quality section needs."""
 
     bins: np.ndarray
-    missing: int
-    unseen: int = 0
-    out_of_range: int = 0
+    missing: int  # null / NaN / infinite (numbers) or null (categories)
+    unseen: int = 0  # categories the model does not know
+    implausible: int = 0  # numbers outside the plausible range, or infinite
+    untrained: int = 0  # numbers outside the training range
+
+    def missing_share(self, rows: int) -> float:
+        """Missing as `ml.stability` counts it (an unknown category is missing once encoded)."""
+        return (self.missing + self.unseen) / max(rows, 1)
 
 
 def count_bins(frame: DataFrame, specs: list[Bins]) -> tuple[int, dict[str, Counts]]:
@@ -126,27 +153,25 @@ def count_bins(frame: DataFrame, specs: list[Bins]) -> tuple[int, dict[str, Coun
     from pyspark.sql import functions as F  # noqa: N812
 
     expressions = [F.count(F.lit(1))]
+    widths = []
     for spec in specs:
-        expressions += _count_columns(spec, F.col(spec.name))
-    values = list(frame.agg(*expressions).first())
+        columns = (_numeric_columns if spec.kind == NUMERICAL else _category_columns)(spec, F.col(spec.name))
+        expressions += columns
+        widths.append(len(columns))
+    values = np.array(frame.agg(*expressions).first(), dtype=np.int64)
     rows, position, counts = int(values[0]), 1, {}
-    for spec in specs:
+    for spec, width in zip(specs, widths, strict=True):
+        chunk = values[position : position + width]
+        position += width
         if spec.kind == NUMERICAL:
-            chunk = np.array(values[position : position + spec.size + 1], dtype=np.int64)
-            counts[spec.name] = Counts(chunk[:-1], int(chunk[-2]), out_of_range=int(chunk[-1]))
-            position += spec.size + 1
+            bins, missing, implausible, untrained = chunk[:-3], chunk[-3], chunk[-2], chunk[-1]
+            counts[spec.name] = Counts(
+                np.r_[bins, missing], int(missing), 0, int(implausible), int(untrained)
+            )
         else:
-            chunk = np.array(values[position : position + spec.size], dtype=np.int64)
-            counts[spec.name] = Counts(chunk, int(chunk[-2]), unseen=int(chunk[-1]))
-            position += spec.size
+            held, other, null, unseen = chunk[:-3], chunk[-3], chunk[-2], chunk[-1]
+            counts[spec.name] = Counts(np.r_[held, other, null + unseen], int(null), int(unseen))
     return rows, counts
-
-
-def psi(expected: np.ndarray, actual: np.ndarray) -> float:
-    """Population stability index of two count vectors over the same bins."""
-    e = np.maximum(expected / max(expected.sum(), 1), EMPTY_SHARE)
-    a = np.maximum(actual / max(actual.sum(), 1), EMPTY_SHARE)
-    return float(np.sum((a - e) * np.log(a / e)))
 
 
 def _unseen_categories(frame: DataFrame, specs: list[Bins]) -> dict[str, list[str]]:
@@ -158,10 +183,37 @@ def _unseen_categories(frame: DataFrame, specs: list[Bins]) -> dict[str, list[st
     expressions = []
     for spec in categorical:
         text = F.col(spec.name).cast("string")
-        unseen = F.when(text.isNotNull() & ~text.isin(list(spec.categories) or [""]), text)
+        unseen = F.when(text.isNotNull() & ~text.isin(list(spec.known) or [""]), text)
         expressions.append(F.slice(F.array_sort(F.collect_set(unseen)), 1, SHOWN_CATEGORIES).alias(spec.name))
     row = frame.agg(*expressions).first()
     return {spec.name: list(row[spec.name]) for spec in categorical}
+
+
+def _score_stability(
+    reference: np.ndarray, scores: DataFrame, params: StabilityParams
+) -> tuple[ScoreStability, float]:
+    """PSI of the book's scores over the reference's score bands (as `ml.stability.score_stability`)."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    spec = Bins(PREDICTION, NUMERICAL, quantile_edges(reference, params.score_bands))
+    _, ref_counts = count_bins(
+        _pandas_frame(scores.sparkSession, pd.DataFrame({PREDICTION: reference})), [spec]
+    )
+    _, cur_counts = count_bins(scores.select(F.col("probability").alias(PREDICTION)), [spec])
+    ref_bins, cur_bins = ref_counts[PREDICTION].bins[:-1], cur_counts[PREDICTION].bins[:-1]
+    low, high, mean = scores.agg(F.min("probability"), F.max("probability"), F.avg("probability")).first()
+    shown = [min(float(np.nanmin(reference)), low), *spec.edges, max(float(np.nanmax(reference)), high)]
+    labels = [f"{shown[i]:.1%} to {shown[i + 1]:.1%}" for i in range(len(shown) - 1)]
+    index = psi(ref_bins, cur_bins)
+    ref_share, cur_share = ref_bins / max(ref_bins.sum(), 1), cur_bins / max(cur_bins.sum(), 1)
+    bins = [
+        BinShare(label, float(r), float(c)) for label, r, c in zip(labels, ref_share, cur_share, strict=True)
+    ]
+    return ScoreStability(index, band(index, params), bins, float(np.nanmean(reference)), float(mean)), index
+
+
+def _pandas_frame(spark: SparkSession, frame: pd.DataFrame) -> DataFrame:
+    return spark.createDataFrame(frame)
 
 
 def compare_book(
@@ -171,50 +223,57 @@ def compare_book(
     reference: pd.DataFrame,
     schema: FeatureSchema,
     params: DriftParams,
+    stability: StabilityParams,
     sample_rows: int = SAMPLE_ROWS,
-) -> DriftResult:
-    """PSI, CSI and data quality of `book` (features) and `scores` (probability) against the reference."""
-    specs = reference_bins(reference, schema)
-    score_spec = score_bins(reference)
-    ref_frame = spark.createDataFrame(
-        reference[[*schema.names(), PREDICTION]].astype({n: "string" for n in schema.categorical_names()})
-    )
-    ref_rows, ref_counts = count_bins(ref_frame, [*specs, score_spec])
+) -> tuple[DriftResult, StabilityResult]:
+    """CSI, PSI and data quality of `book` (features) and `scores` (probability) against the reference."""
+    specs = reference_bins(reference, schema, stability.feature_bins)
+    text = dict.fromkeys(schema.categorical_names(), "string")
+    ref_rows, ref_counts = count_bins(_pandas_frame(spark, reference[schema.names()].astype(text)), specs)
     rows, counts = count_bins(book, specs)
-    _, score_counts = count_bins(scores.withColumnRenamed("probability", PREDICTION), [score_spec])
     unseen = _unseen_categories(book, specs)
-    columns, quality = [], {}
+    columns, quality, features = [], {}, []
     for spec in specs:
-        value = psi(ref_counts[spec.name].bins, counts[spec.name].bins)
-        columns.append(
-            ColumnDrift(spec.name, spec.kind, "csi", value, SIGNIFICANT_SHIFT, value > SIGNIFICANT_SHIFT)
-        )
-        current = counts[spec.name]
+        ref, cur = ref_counts[spec.name], counts[spec.name]
+        index = psi(ref.bins, cur.bins)
+        columns.append(ColumnDrift(spec.name, spec.kind, "csi", index, stability.act, index > stability.act))
         quality[spec.name] = ColumnQuality(
-            missing_reference=ref_counts[spec.name].missing / max(ref_rows, 1),
-            missing_current=current.missing / max(rows, 1),
-            out_of_range=current.out_of_range,
+            missing_reference=ref.missing / max(ref_rows, 1),
+            missing_current=cur.missing / max(rows, 1),
+            out_of_range=cur.implausible,
             allowed_range=spec.allowed if spec.kind == NUMERICAL else None,
             new_categories=unseen.get(spec.name, []),
-            new_category_rows=current.unseen,
+            new_category_rows=cur.unseen,
         )
-    score_psi = psi(ref_counts[PREDICTION].bins, score_counts[PREDICTION].bins)
+        trained = spec.trained if None not in spec.trained else None
+        features.append(
+            FeatureStability(
+                feature=spec.name,
+                kind="numeric" if spec.kind == NUMERICAL else "categorical",
+                csi=index,
+                band=band(index, stability),
+                missing_reference=ref.missing_share(ref_rows),
+                missing_current=cur.missing_share(rows),
+                out_of_range=cur.untrained,
+                training_range=trained,  # type: ignore[arg-type]
+            )
+        )
+    score, score_psi = _score_stability(reference[PREDICTION].to_numpy(dtype=float), scores, stability)
     columns.append(
-        ColumnDrift(PREDICTION, NUMERICAL, "psi", score_psi, SIGNIFICANT_SHIFT, score_psi > SIGNIFICANT_SHIFT)
+        ColumnDrift(PREDICTION, NUMERICAL, "psi", score_psi, stability.act, score_psi > stability.act)
     )
-    from pyspark.sql import functions as F  # noqa: N812
-
-    current_mean = scores.agg(F.avg("probability")).first()[0]
-    return DriftResult(
+    features.sort(key=lambda f: f.csi, reverse=True)
+    result = DriftResult(
         columns=columns,
         quality=quality,
         rows_reference=ref_rows,
         rows_current=rows,
         ignored_columns=sorted(c for c in book.columns if c not in schema.names()),
         threshold=params.threshold,
-        prediction_means=(float(reference[PREDICTION].mean()), float(current_mean or np.nan)),
+        prediction_means=(score.mean_reference, score.mean_current),
         snapshot=_evidently_on_sample(book, reference, schema, params, sample_rows, rows),
     )
+    return result, StabilityResult(ref_rows, rows, band_text(stability), features, score)
 
 
 def _evidently_on_sample(
@@ -273,6 +332,7 @@ def download_reference(tracking_uri: str, run_id: str) -> pd.DataFrame:
 
 def book_report(
     result: DriftResult,
+    stability: StabilityResult,
     reports_dir: Path,
     reference: dict[str, Any],
     current: dict[str, Any],
@@ -291,8 +351,11 @@ def book_report(
 
     report_id = new_report_id()
     run_id = start_mlflow_run(tracking_uri, experiment, report_id) if tracking_uri else None
+    from ml.stability import to_html
+
     summary = build_summary(result, report_id, reference, current, run_id)
-    paths = write_report(reports_dir, summary, render_html(result, summary))
+    summary["stability"] = stability.as_dict()
+    paths = write_report(reports_dir, summary, render_html(result, summary, to_html(stability)))
     if run_id and tracking_uri:
         finish_mlflow_run(tracking_uri, run_id, summary, paths)
     return summary, paths

@@ -1,47 +1,20 @@
-"""Book stability on Spark: PSI / CSI and data quality equal a plain pandas computation on the same rows.
-
-The pandas side is written here from the definitions (ml/stability.py, the pandas version, had not
-landed when this was written): reference deciles as bin edges, missing and unseen values as bins of
-their own, an empty bin counted as a share of 1e-4.
-"""
+"""Book stability on Spark: PSI / CSI equal `ml.stability` (the drift check's pandas computation) on the
+same rows, and missing shares and out-of-range counts equal pandas; written as the drift check writes."""
 
 from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from ml.config import DriftParams
+from ml.config import DriftParams, StabilityParams
 from ml.drift.compare import PREDICTION
+from ml.schema import encode_frame
 from ml.spark_stability import book_report, compare_book, download_reference, read_book_features
+from ml.stability import column_stability, score_stability
 
-DECILES = np.linspace(0.1, 0.9, 9)
-
-
-def pandas_psi(expected: np.ndarray, actual: np.ndarray) -> float:
-    e = np.clip(expected / expected.sum(), 1e-4, None)
-    a = np.clip(actual / actual.sum(), 1e-4, None)
-    return float(((a - e) * np.log(a / e)).sum())
-
-
-def numeric_counts(values: pd.Series, edges: np.ndarray) -> np.ndarray:
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    finite = np.isfinite(numbers)
-    bins = np.searchsorted(edges, numbers[finite], side="left")  # edge[i-1] < v <= edge[i]
-    return np.append(np.bincount(bins, minlength=len(edges) + 1), (~finite).sum())
-
-
-def category_counts(values: pd.Series, categories: list[str]) -> np.ndarray:
-    text = values.astype("string")
-    known = [int((text == c).sum()) for c in categories]
-    return np.array([*known, int(text.isna().sum()), int((text.notna() & ~text.isin(categories)).sum())])
-
-
-def edges_of(values: pd.Series) -> np.ndarray:
-    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
-    return np.unique(np.quantile(numbers[np.isfinite(numbers)], DECILES))
+PARAMS = StabilityParams()
 
 
 @pytest.fixture(scope="module")
@@ -49,41 +22,46 @@ def stability(spark, book_csv, book_model, champion, spark_scored):
     schema = book_model.load().schema
     reference = download_reference(champion.tracking_uri, champion.run.run_id)
     book = read_book_features(spark, str(book_csv), "csv", schema)
-    result = compare_book(
-        spark, book, spark.read.parquet(str(spark_scored.output)), reference, schema, DriftParams(), 300
+    result, stable = compare_book(
+        spark,
+        book,
+        spark.read.parquet(str(spark_scored.output)),
+        reference,
+        schema,
+        DriftParams(),
+        PARAMS,
+        300,
     )
-    return result, reference, schema
+    return result, stable, reference, schema
 
 
 def test_psi_and_csi_equal_the_pandas_computation(stability, book_csv, spark_scored):
-    result, reference, schema = stability
+    result, stable, reference, schema = stability
     book = pd.read_csv(book_csv, dtype=dict.fromkeys(schema.categorical_names(), "string"))
-    by_name = {column.column: column for column in result.columns}
-    assert len(by_name) == len(schema.features) + 1
-    for spec in schema.features:
-        if spec.kind == "categorical":
-            expected = pandas_psi(
-                category_counts(reference[spec.name], spec.categories),
-                category_counts(book[spec.name], spec.categories),
-            )
-        else:
-            edges = edges_of(reference[spec.name])
-            expected = pandas_psi(
-                numeric_counts(reference[spec.name], edges), numeric_counts(book[spec.name], edges)
-            )
-        assert by_name[spec.name].score == pytest.approx(expected, abs=1e-12), spec.name
-        assert by_name[spec.name].method == "csi"
-    edges = edges_of(reference[PREDICTION])
-    score_psi = pandas_psi(
-        numeric_counts(reference[PREDICTION], edges),
-        numeric_counts(spark_scored.scores["probability"], edges),
+    ref_codes, book_codes = encode_frame(reference, schema), encode_frame(book, schema)
+    ours = {feature.feature: feature for feature in stable.features}
+    columns = {column.column: column for column in result.columns}
+    assert len(ours) == len(schema.features) and len(columns) == len(schema.features) + 1
+    for i, spec in enumerate(schema.features):
+        span = (spec.min, spec.max) if spec.kind == "numeric" else None
+        expected = column_stability(spec.name, spec.kind, ref_codes[:, i], book_codes[:, i], PARAMS, span)
+        got = ours[spec.name]
+        assert got.csi == pytest.approx(expected.csi, abs=1e-12), spec.name
+        assert columns[spec.name].score == got.csi and columns[spec.name].method == "csi"
+        assert (got.band, got.out_of_range) == (expected.band, expected.out_of_range), spec.name
+        assert got.missing_current == pytest.approx(expected.missing_current, abs=1e-15), spec.name
+        assert got.missing_reference == pytest.approx(expected.missing_reference, abs=1e-15), spec.name
+    expected_score = score_stability(
+        reference[PREDICTION].to_numpy(), spark_scored.scores["probability"].to_numpy(), PARAMS
     )
-    assert by_name[PREDICTION].score == pytest.approx(score_psi, abs=1e-12)
-    assert result.prediction_means[1] == pytest.approx(spark_scored.scores["probability"].mean(), rel=1e-12)
+    assert stable.score.psi == pytest.approx(expected_score.psi, abs=1e-12)
+    assert columns[PREDICTION].score == stable.score.psi and columns[PREDICTION].method == "psi"
+    assert stable.score.bins == expected_score.bins
+    assert stable.score.mean_current == pytest.approx(expected_score.mean_current, rel=1e-12)
 
 
 def test_missing_rates_and_out_of_range_counts_equal_pandas(stability, book_csv):
-    result, reference, schema = stability
+    result, _, reference, schema = stability
     book = pd.read_csv(book_csv, dtype=dict.fromkeys(schema.categorical_names(), "string"))
     assert result.rows_current == len(book) and result.rows_reference == len(reference)
     for spec in schema.features:
@@ -102,7 +80,7 @@ def test_missing_rates_and_out_of_range_counts_equal_pandas(stability, book_csv)
 
 
 def test_written_as_the_drift_checks_json_and_html(stability, tmp_path):
-    result, _, _ = stability
+    result, stable, _, _ = stability
     reference = {
         "source": "champion",
         "model_name": "credit-scoring",
@@ -110,13 +88,16 @@ def test_written_as_the_drift_checks_json_and_html(stability, tmp_path):
         "description": "v1",
     }
     current = {"source": "book", "path": "book.csv", "description": "loan book <b>book.csv</b>"}
-    summary, paths = book_report(result, tmp_path, reference, current, None, "unused")
+    summary, paths = book_report(result, stable, tmp_path, reference, current, None, "unused")
     written = json.loads((tmp_path / "latest.json").read_text())
-    assert written == json.loads(paths["json"].read_text()) == summary
+    assert written == json.loads(paths["json"].read_text()) == json.loads(json.dumps(summary))
     assert written["columns"]["AMT_CREDIT"]["method"] == "csi"
     assert written["prediction_drift"]["method"] == "psi"
     assert "AMT_CREDIT: 1 of 3000 values outside [0, 1e+08]" in written["data_quality"]["issues"]
+    assert written["stability"]["score"]["psi"] == stable.score.psi  # the drift check's stability block
+    assert len(written["stability"]["features"]) == len(stable.features)
     page = paths["html"].read_text()
     assert "loan book &lt;b&gt;book.csv&lt;/b&gt;" in page  # data values escaped in the digest
     assert "<td>AMT_CREDIT</td><td>num</td><td>csi</td>" in page  # the full-book digest on top
+    assert "Characteristic stability (CSI per feature)" in page  # ml.stability's tables
     assert "root_metric_" in page  # Evidently's widgets (on the sample) below
