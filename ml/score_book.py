@@ -2,8 +2,8 @@
 local engine (chunked, memory flat in rows, with a progress bar).
 
 A book is a CSV or Parquet file, or a directory of parts. Each chunk goes through the path the API's
-CSV upload takes: lines parsed by pandas' C parser with the API's dtypes, values checked and encoded
-column by column, the booster's matrix built by `FeatureBuilder`, one predict call. So a row scores
+CSV upload takes: lines parsed by pandas' C parser with the API's dtypes, values checked and encoded by
+the model's `ColumnEncoder`, the booster's matrix built by `FeatureBuilder`, one predict call. So a row scores
 here exactly as it does through `POST /predict/batch`. Rows that fail validation are written, with
 their line (CSV, header = line 1) or row number (Parquet, 1-based), to a separate errors CSV instead of
 failing the job. The Spark engine (`ml.spark_scoring`) runs the same chunk functions in `mapInPandas`.
@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ml.schema import FeatureSchema, FeatureSpec
+from ml.schema import FeatureSchema
 from ml.scoring import BOOSTER_FILE, META_FILE, MODEL_SCORING_SUBDIR, SCHEMA_FILE, ScoringModel
 
 SCORING_FILES = (BOOSTER_FILE, SCHEMA_FILE, META_FILE)
@@ -200,74 +200,7 @@ def parse_csv_lines(
     return frame, kept_numbers[~bad], malformed
 
 
-def categories_as_text(frame: pd.DataFrame, schema: FeatureSchema) -> pd.DataFrame:
-    """Parquet may store a category or the id as numbers: make them text, as a CSV would give them."""
-    names = [*schema.categorical_names(), *([schema.id_column] if schema.id_column else [])]
-    for name in names:
-        if name in frame.columns and frame[name].dtype != "string":
-            frame[name] = frame[name].astype("string")
-    return frame
-
-
-# validation and scoring of one chunk -----------------------------------------------------------------
-# The rules of `RecordEncoder`, applied to whole columns as `api/csv_batch.py` does (same messages).
-
-
-def _encode_categories(spec: FeatureSpec, series: pd.Series, out: np.ndarray) -> list[tuple[int, str]]:
-    codes = pd.Categorical(series, categories=spec.categories).codes
-    out[:] = np.where(codes < 0, np.nan, codes)
-    unknown = np.flatnonzero(series.notna().to_numpy() & (codes < 0))
-    shown = ", ".join(spec.categories[:8]) + (", ..." if len(spec.categories) > 8 else "")
-    values = series.to_numpy()
-    return [(i, f"unknown category {values[i]!r}; expected one of: {shown}") for i in unknown.tolist()]
-
-
-def _encode_numbers(spec: FeatureSpec, series: pd.Series, out: np.ndarray) -> list[tuple[int, str]]:
-    problems: list[tuple[int, str]] = []
-    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        numbers = series.to_numpy(dtype=float, na_value=np.nan)
-    else:
-        numbers = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        values = series.to_numpy()
-        not_numbers = np.flatnonzero(series.notna().to_numpy() & np.isnan(numbers))
-        problems += [(i, f"expected a number, got {values[i]!r}") for i in not_numbers.tolist()]
-    with np.errstate(invalid="ignore"):
-        infinite = np.isinf(numbers)
-        below = (numbers < spec.allowed_min) & ~infinite if spec.allowed_min is not None else None
-        above = (numbers > spec.allowed_max) & ~infinite if spec.allowed_max is not None else None
-    problems += [
-        (i, "must be a finite number (NaN and infinity are not accepted)")
-        for i in np.flatnonzero(infinite).tolist()
-    ]
-    if below is not None:
-        problems += [
-            (i, f"{numbers[i]:g} is below the plausible minimum {spec.allowed_min:g}")
-            for i in np.flatnonzero(below).tolist()
-        ]
-    if above is not None:
-        problems += [
-            (i, f"{numbers[i]:g} is above the plausible maximum {spec.allowed_max:g}")
-            for i in np.flatnonzero(above).tolist()
-        ]
-    out[:] = numbers
-    return problems
-
-
-def encode_chunk(
-    frame: pd.DataFrame, schema: FeatureSchema
-) -> tuple[np.ndarray, np.ndarray, list[tuple[int, str, str]]]:
-    """The raw matrix of a chunk, which rows are invalid, and each problem (position, field, reason)."""
-    raw = np.full((len(frame), len(schema.features)), np.nan)
-    bad = np.zeros(len(frame), dtype=bool)
-    problems: list[tuple[int, str, str]] = []
-    for col, spec in enumerate(schema.features):
-        if spec.name not in frame.columns:
-            continue
-        encode = _encode_categories if spec.kind == "categorical" else _encode_numbers
-        for position, reason in encode(spec, frame[spec.name], raw[:, col]):
-            bad[position] = True
-            problems.append((position, spec.name, reason))
-    return raw, bad, problems
+# scoring one chunk ----------------------------------------------------------------------------------
 
 
 def predict(model: ScoringModel, raw: np.ndarray, threads: int) -> np.ndarray:
@@ -293,34 +226,34 @@ def score_chunk(
 ) -> ChunkResult:
     """Validate and score one chunk; `rows` are its line (CSV) or row (Parquet) numbers."""
     schema = model.schema
-    raw, bad, problems = encode_chunk(frame, schema)
-    good = np.flatnonzero(~bad)
-    probabilities = predict(model, raw[good], threads)
+    # The model's own ColumnEncoder, as the API's CSV upload uses it: rows numbered by position here.
+    encoded = model.encoder.encode_table(frame, range(len(frame)))
+    good = np.flatnonzero(~encoded.bad)
+    probabilities = predict(model, encoded.matrix[good], threads)
     ids = (
         frame[schema.id_column].astype("string").to_numpy(dtype=object, na_value=None)
         if schema.id_column in frame.columns
         else np.full(len(frame), None, dtype=object)
     )
+    numbers = np.asarray(rows, dtype=np.int64)
     scored = pd.DataFrame(
         {
             "source": source,
-            "row": np.asarray(rows, dtype=np.int64)[good],
+            "row": numbers[good],
             "client_id": ids[good],
             "probability": probabilities,
             "decision": model.decisions(probabilities),
             "risk_band": model.risk_bands(probabilities),
         }
     )
-    positions = [position for position, _, _ in problems]
+    positions = [int(error.row or 0) for error in encoded.errors]
     errors = pd.DataFrame(
         {
             "source": source,
-            "row": np.concatenate(
-                [np.asarray(rows, dtype=np.int64)[positions], [n for n, _ in malformed]]
-            ).astype(np.int64),
+            "row": np.concatenate([numbers[positions], [n for n, _ in malformed]]).astype(np.int64),
             "client_id": [*ids[positions], *([None] * len(malformed))],
-            "field": [name for _, name, _ in problems] + [""] * len(malformed),
-            "reason": [reason for _, _, reason in problems] + [reason for _, reason in malformed],
+            "field": [error.field for error in encoded.errors] + [""] * len(malformed),
+            "reason": [error.reason for error in encoded.errors] + [reason for _, reason in malformed],
         },
         columns=ERROR_COLUMNS,
     )
@@ -416,7 +349,7 @@ def _parquet_chunks(
     check_columns(parquet.schema_arrow.names, schema, str(path))
     row = 1
     for batch in parquet.iter_batches(batch_size=chunk_rows):
-        frame = categories_as_text(batch.to_pandas(), schema)
+        frame = batch.to_pandas()
         progress.update(len(frame))
         yield frame, np.arange(row, row + len(frame), dtype=np.int64), []
         row += len(frame)

@@ -32,7 +32,6 @@ from ml.score_book import (
     BookError,
     BookModel,
     BookSummary,
-    categories_as_text,
     check_columns,
     csv_dtypes,
     header_names,
@@ -135,9 +134,7 @@ class ParquetScorer:
         model = _model(self.key, self.files)
         for batch in batches:
             for path, part in batch.groupby("path", sort=False):
-                frame = categories_as_text(
-                    part.drop(columns=["path", "row_index"]).reset_index(drop=True), model.schema
-                )
+                frame = part.drop(columns=["path", "row_index"]).reset_index(drop=True)
                 rows = part["row_index"].to_numpy(dtype=np.int64) + 1
                 yield from _as_pass(score_chunk(model, frame, rows, _file_name(path), 1))
 
