@@ -16,7 +16,7 @@ import pytest
 from ml.generate import generate_applications
 from ml.score_book import BookModel, BookSummary, fetch_model, score_book_local
 from tests.api.conftest import Api, api_env, launch_api
-from tests.conftest import Champion
+from tests.utils import Champion
 
 BOOK_ROWS = 3_000
 # 0-based data rows made invalid; CSV line = index + 2 (header is line 1).
