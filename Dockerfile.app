@@ -1,31 +1,51 @@
-# syntax=docker/dockerfile:1
 # Operator console image: Streamlit on $PORT (Render sets it; 8501 otherwise).
+# BASE_IMAGE: the official image for deploys; the tests pass a local stand-in built by
+# scripts/build_base_image.sh (same Debian bookworm and Python 3.11). `python3` exists in both.
+ARG BASE_IMAGE=python:3.11-slim-bookworm
 
-FROM python:3.11-slim-bookworm AS builder
+# The requirement list alone, so an unrelated pyproject.toml change (a marker, a dev tool) keeps
+# the cached dependency layer below.
+FROM ${BASE_IMAGE} AS requirements
+WORKDIR /src
+COPY pyproject.toml ./
+COPY scripts/extra_requirements.py scripts/
+RUN python3 scripts/extra_requirements.py app > requirements.txt
+
+FROM ${BASE_IMAGE} AS builder
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
-RUN python -m venv /opt/venv
+RUN python3 -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 COPY requirements/lock.txt requirements/lock.txt
-COPY pyproject.toml README.md ./
-COPY ml ml
-COPY app app
-# Only the console's extra, pinned by the project's lock used as a constraints file.
-RUN pip install --no-cache-dir -c requirements/lock.txt ".[app]"
+COPY --from=requirements /src/requirements.txt requirements.txt
+# The core and the console's extra, pinned by the lock; pip and test suites are not needed at run time.
+RUN pip install --no-cache-dir -c requirements/lock.txt -r requirements.txt \
+    && pip uninstall -y -q pip setuptools \
+    && find /opt/venv/lib/python3.11/site-packages -depth -mindepth 2 -type d -name tests -exec rm -rf {} +
 
-FROM python:3.11-slim-bookworm AS runtime
+FROM ${BASE_IMAGE} AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=/app \
+    PARAMS_PATH=/app/params.yaml \
     PORT=8501 \
     STREAMLIT_BROWSER_GATHER_USAGE_STATS=false
-RUN groupadd --system --gid 10001 app \
+# LightGBM (imported with the ml package) links the system OpenMP runtime, which slim images lack.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libgomp1=12.2.0-14* \
+    && apt-get clean && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --create-home --home-dir /home/app --shell /usr/sbin/nologin app
 WORKDIR /app
 COPY --from=builder /opt/venv /opt/venv
-# Streamlit runs the page scripts from files, so the sources sit next to the installed venv.
-COPY --chown=10001:10001 app app
+# Streamlit runs the page scripts from files: the sources sit in /app, on PYTHONPATH.
+COPY ml ml
+COPY app app
+# Training parameters and thresholds (drift threshold, quality gate): PARAMS_PATH points here.
+COPY params.yaml params.yaml
+RUN chown 10001:10001 /app
 USER 10001:10001
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \

@@ -10,7 +10,7 @@ LOAD_HOST ?= http://127.0.0.1:8000
 LOAD_USERS ?= 16
 LOAD_TIME ?= 30s
 
-.PHONY: setup setup-dvc run test test-fast lint format bench load clean
+.PHONY: setup setup-dvc run test test-fast test-images images lint format bench load clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,15 @@ test: setup
 	@if [ -z "$$TEST_DATABASE_URL" ] && $(PY) -c "import psycopg2; psycopg2.connect('$(PG_TEST_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		export TEST_DATABASE_URL=$(PG_TEST_URL); echo "PostgreSQL answers: TEST_DATABASE_URL=$(PG_TEST_URL)"; fi; \
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The three images, from the repo's Dockerfiles on a local stand-in for python:3.11-slim-bookworm
+# (BASE_IMAGE=python:3.11-slim-bookworm builds on the official one). Docker's layer cache is reused.
+images:
+	bash scripts/build_images.sh
+
+# Only the image tests (they build the images themselves); `make test` runs them too.
+test-images: setup
+	@$(MAKE) --no-print-directory test PYTEST_ARGS="tests/images $(PYTEST_ARGS)"
 
 test-fast: setup
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)

@@ -84,6 +84,11 @@ def test_ci_runs_lint_tests_audits_and_image_builds() -> None:
     test_job = ci["jobs"]["test"]
     assert test_job["services"]["postgres"]["image"].startswith("postgres:")
     assert test_job["env"]["TEST_DATABASE_URL"].startswith("postgresql://")
+    image_tests = ci["jobs"]["image-tests"]
+    assert image_tests["env"]["BASE_IMAGE"] == "python:3.11-slim-bookworm"
+    assert image_tests["services"]["postgres"]["image"].startswith("postgres:")
+    assert "pytest tests/images" in " ".join(s.get("run", "") for s in image_tests["steps"])
+    assert 'pytest -m "not images"' in runs
     assert ci["jobs"]["images"]["strategy"]["matrix"]["service"] == ["api", "app", "mlflow"]
     image_steps = {s.get("uses", "").split("@")[0]: s.get("with", {}) for s in ci["jobs"]["images"]["steps"]}
     assert "docker/setup-buildx-action" in image_steps
@@ -91,7 +96,7 @@ def test_ci_runs_lint_tests_audits_and_image_builds() -> None:
     assert (trivy["severity"], trivy["exit-code"]) == ("CRITICAL", "1")
     publish = ci["jobs"]["publish"]
     assert publish["if"] == "github.event_name == 'push' && github.ref == 'refs/heads/main'"
-    assert publish["needs"] == ["images"]
+    assert publish["needs"] == ["images", "image-tests"]
     assert any("ghcr.io" in str(s.get("with", {}).get("registry", "")) for s in publish["steps"])
 
 

@@ -1,0 +1,141 @@
+"""Docker for the image tests: build the three images with the project's script, run containers the
+way Render does (host network, 512 MB, the blueprint's environment), and read what they used.
+
+Containers listen on 127.0.0.1 ports of the host network: no bridge, no private-range traffic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.servers import ROOT
+
+IMAGE_TAG = os.environ.get("IMAGE_TAG", "local")
+SERVICES = ("api", "app", "mlflow")
+MEMORY_LIMIT = "512m"
+MEMORY_LIMIT_BYTES = 512 * 1024 * 1024
+CGROUP = Path("/sys/fs/cgroup")
+# A container's memory high-water mark: cgroup v1 (this machine), then cgroup v2 (systemd or cgroupfs).
+PEAK_FILES = (
+    "memory/docker/{id}/memory.max_usage_in_bytes",
+    "system.slice/docker-{id}.scope/memory.peak",
+    "docker/{id}/memory.peak",
+)
+
+
+def image(service: str) -> str:
+    return f"credit-scoring-{service}:{IMAGE_TAG}"
+
+
+def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"docker {' '.join(args[:3])} failed: {result.stderr.strip()[-2000:]}")
+    return result
+
+
+def docker_unavailable() -> str | None:
+    """Why no Docker engine can be used here, or None when one answers."""
+    if shutil.which("docker") is None:
+        return "no docker client (Debian's docker.io; .ci/run installs it)"
+    result = subprocess.run(
+        ["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        return f"no Docker engine answers: {result.stderr.strip()[-300:]}"
+    return None
+
+
+def build_images(log_dir: Path) -> float:
+    """Build the three images with scripts/build_images.sh (layer cache reused); seconds taken."""
+    started = time.monotonic()
+    result = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "build_images.sh")],
+        cwd=ROOT,
+        env={**os.environ, "IMAGE_LOG_DIR": str(log_dir), "IMAGE_TAG": IMAGE_TAG},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"building the images failed:\n{result.stdout}\n{result.stderr[-4000:]}")
+    return time.monotonic() - started
+
+
+def image_size_mb(service: str) -> float:
+    return int(docker("image", "inspect", "-f", "{{.Size}}", image(service)).stdout) / 1e6
+
+
+def run_once(service: str, *command: str, env: dict[str, str] | None = None) -> str:
+    """A one-off command in a fresh container of the image (output returned, container removed)."""
+    flags = [arg for key, value in (env or {}).items() for arg in ("-e", f"{key}={value}")]
+    return docker("run", "--rm", "--network", "host", *flags, image(service), *command, timeout=120).stdout
+
+
+@dataclass
+class Container:
+    """A service container started from one of the images."""
+
+    service: str
+    name: str
+    url: str
+    env: dict[str, str]
+    id: str = ""
+    volumes: list[str] = field(default_factory=list)
+
+    def start(self, env_file: Path) -> None:
+        env_file.write_text("".join(f"{key}={value}\n" for key, value in self.env.items()))
+        env_file.chmod(0o600)
+        mounts = [arg for volume in self.volumes for arg in ("-v", volume)]
+        args = ["run", "-d", "--name", self.name, "--network", "host", "--memory", MEMORY_LIMIT]
+        args += ["--memory-swap", MEMORY_LIMIT, "--env-file", str(env_file), *mounts, image(self.service)]
+        self.id = docker(*args).stdout.strip()
+
+    def wait_healthy(self, path: str, timeout_s: float = 180) -> None:
+        deadline = time.monotonic() + timeout_s
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if not self.running():
+                raise RuntimeError(f"{self.name} exited:\n{self.logs()}")
+            try:
+                response = httpx.get(self.url + path, timeout=5)
+                if response.status_code == 200:
+                    return
+                last = f"HTTP {response.status_code} {response.text[:300]}"
+            except httpx.HTTPError as exc:
+                last = repr(exc)
+            time.sleep(1)
+        raise TimeoutError(f"{self.name}{path}: {last} after {timeout_s:.0f} s\n{self.logs()}")
+
+    def state(self) -> dict:
+        return json.loads(docker("inspect", "-f", "{{json .State}}", self.name).stdout)
+
+    def running(self) -> bool:
+        return bool(self.state().get("Running"))
+
+    def oom_killed(self) -> bool:
+        return bool(self.state().get("OOMKilled"))
+
+    def peak_memory_bytes(self) -> int:
+        """The cgroup's memory high-water mark since the container started."""
+        for pattern in PEAK_FILES:
+            peak = CGROUP / pattern.format(id=self.id)
+            if peak.exists():
+                return int(peak.read_text())
+        usage = docker("stats", "--no-stream", "--format", "{{.MemUsage}}", self.name).stdout.strip()
+        raise RuntimeError(f"no memory high-water mark found for {self.name} (now using {usage})")
+
+    def logs(self, tail: int = 200) -> str:
+        result = docker("logs", "--tail", str(tail), self.name, check=False)
+        return result.stdout + result.stderr
+
+    def remove(self) -> None:
+        docker("rm", "-f", self.name, check=False, timeout=60)
