@@ -3,13 +3,18 @@
 # scripts/build_base_image.sh (same Debian bookworm and Python 3.11). `python3` exists in both.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
-# The requirement list alone, so an unrelated pyproject.toml change (a marker, a dev tool) keeps
-# the cached dependency layer below.
+# The exact packages to install, resolved against the lock: the layer that installs them below stays
+# cached until one of them changes (not on every pyproject.toml or lock edit).
 FROM ${BASE_IMAGE} AS requirements
 WORKDIR /src
 COPY pyproject.toml ./
+COPY requirements/lock.txt requirements/lock.txt
 COPY scripts/extra_requirements.py scripts/
-RUN python3 scripts/extra_requirements.py app > requirements.txt
+RUN python3 scripts/extra_requirements.py app > wanted.txt \
+    && python3 -m venv /tmp/resolver \
+    && /tmp/resolver/bin/pip install -q --disable-pip-version-check --dry-run --ignore-installed \
+        --report report.json -c requirements/lock.txt -r wanted.txt \
+    && python3 scripts/extra_requirements.py --pinned report.json > requirements.txt
 
 FROM ${BASE_IMAGE} AS builder
 ENV PIP_NO_CACHE_DIR=1 \
@@ -17,10 +22,9 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 RUN python3 -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-COPY requirements/lock.txt requirements/lock.txt
 COPY --from=requirements /src/requirements.txt requirements.txt
-# The core and the console's extra, pinned by the lock; pip and test suites are not needed at run time.
-RUN pip install --no-cache-dir -c requirements/lock.txt -r requirements.txt \
+# The core and the console's extra, as resolved above; pip and test suites are not needed at run time.
+RUN pip install --no-cache-dir --no-deps -r requirements.txt \
     && pip uninstall -y -q pip setuptools \
     && find /opt/venv/lib/python3.11/site-packages -depth -mindepth 2 -type d -name tests -exec rm -rf {} +
 

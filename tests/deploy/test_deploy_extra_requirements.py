@@ -3,6 +3,7 @@ pyproject.toml (self-references like `all` expanded)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tomllib
@@ -36,3 +37,15 @@ def test_an_unknown_extra_is_refused() -> None:
     script = REPO / "scripts" / "extra_requirements.py"
     result = subprocess.run([sys.executable, str(script), "nope"], capture_output=True, text=True, timeout=30)
     assert result.returncode != 0 and "no extra 'nope'" in result.stderr
+
+
+def test_pinned_lists_what_a_pip_report_installs(tmp_path) -> None:
+    report = {
+        "install": [
+            {"metadata": {"name": "numpy", "version": "2.3.0"}},
+            {"metadata": {"name": "Flask", "version": "3.1.3"}},
+        ]
+    }
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report))
+    assert listed("--pinned", str(path)) == ["Flask==3.1.3", "numpy==2.3.0"]
