@@ -17,7 +17,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from tests.images.conftest import API_GATE_MIN_AUC, BUCKET, REPORT, Versions, _boto_keys
+from tests.images.conftest import API_GATE_MIN_AUC, BUCKET, CONSOLE_USER, REPORT, Versions, _boto_keys
 from tests.images.containers import MEMORY_LIMIT_BYTES, Container
 from tests.servers import ROOT
 
@@ -144,6 +144,10 @@ def test_console_container_renders_in_chromium(app_container: Container, tmp_pat
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1400})
             page.goto(f"{app_container.url}/Score_a_client", wait_until="domcontentloaded")
+            name, _, password = CONSOLE_USER  # the blueprint requires sign-in
+            page.get_by_label("User name").fill(name, timeout=90_000)
+            page.get_by_label("Password").fill(password)
+            page.get_by_role("button", name="Sign in").click()
             page.get_by_role("button", name="Score this client").click(timeout=90_000)
             decision = page.get_by_text("Decision:")
             decision.wait_for(timeout=60_000)
