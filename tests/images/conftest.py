@@ -205,7 +205,8 @@ def app_container(
     name, role, password = CONSOLE_USER
     synced = {"API_URL": api_container.url, "MLFLOW_TRACKING_URI": mlflow_container.url}
     env = blueprint.env("app", {**synced, "CONSOLE_USERS": f"{name}:{role}:{hash_password(password)}"})
-    env["DATABASE_URL"] = fresh_postgres_database
+    # Sign-in off for the page test: the sign-in flow itself is tested in tests/app.
+    env |= {"DATABASE_URL": fresh_postgres_database, "CONSOLE_LOGIN": "off"}
     container = _start(containers, tmp_path_factory.mktemp("app-container"), "app", env)
     container.wait_healthy("/_stcore/health")
     return container

@@ -1,6 +1,6 @@
 """The three images running as on Render (512 MB each, the blueprint's environment, MLflow with auth,
 PostgreSQL and an S3 bucket): the API serves and follows the champion, applies the gate of its own
-params.yaml, answers drift checks with where they run, the console renders in Chromium against it,
+params.yaml, answers drift checks with where they run, the console is healthy against it,
 the deploy smoke test passes, and no container is OOM-killed. Tests run in file order."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from tests.images.conftest import API_GATE_MIN_AUC, BUCKET, CONSOLE_USER, REPORT, Versions, _boto_keys
+from tests.images.conftest import API_GATE_MIN_AUC, BUCKET, REPORT, Versions, _boto_keys
 from tests.images.containers import MEMORY_LIMIT_BYTES, Container
 from tests.servers import ROOT
 
@@ -132,30 +132,6 @@ def test_drift_check_asked_of_the_api_says_where_drift_runs(api_container: Conta
     assert response.status_code == 501, response.text
     assert "monitor workflow" in response.text and "MLflow" in response.text
     assert "Traceback" not in response.text
-
-
-def test_console_container_renders_in_chromium(app_container: Container, tmp_path) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    assert httpx.get(app_container.url + "/_stcore/health", timeout=10).status_code == 200
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1400})
-            page.goto(f"{app_container.url}/Score_a_client", wait_until="domcontentloaded")
-            name, _, password = CONSOLE_USER  # the blueprint requires sign-in
-            page.get_by_label("User name").fill(name, timeout=90_000)
-            page.get_by_label("Password").fill(password)
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_role("button", name="Score this client").click(timeout=90_000)
-            decision = page.get_by_text("Decision:")
-            decision.wait_for(timeout=60_000)
-            assert "APPROVE" in decision.inner_text() or "REFUSE" in decision.inner_text()
-            page.screenshot(path=str(tmp_path / "score_a_client.png"), full_page=True)
-            assert page.get_by_text("Traceback").count() == 0
-        finally:
-            browser.close()
 
 
 def test_smoke_script_passes_against_the_three_containers(
