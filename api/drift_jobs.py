@@ -8,6 +8,7 @@ must fit in 512 MB, and nothing heavy stays imported once the check is over.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -22,6 +23,10 @@ from ml.drift.report import new_report_id
 CHECK_TIMEOUT_S = 1800
 KEPT_JOBS = 50
 ERROR_TAIL = 2000
+# The CLI's own messages for a person start so; anything else (a traceback) stays in the API's log.
+CLI_MESSAGE_PREFIXES = ("error: ", "invalid data", "promotion refused")
+
+logger = logging.getLogger("api.drift")
 EXIT_NO_DRIFT, EXIT_DRIFT = 0, 3  # `python -m ml drift`'s answers when the check ran
 
 
@@ -104,4 +109,16 @@ class DriftRunner:
             job.status, job.dataset_drift = "done", process.returncode == EXIT_DRIFT
         else:
             job.status = "failed"
-            job.error = stderr.decode(errors="replace").strip()[-ERROR_TAIL:] or "the check failed"
+            details = stderr.decode(errors="replace").strip()[-ERROR_TAIL:]
+            logger.error(
+                "drift check failed", extra={"job": job.id, "exit_code": job.exit_code, "stderr": details}
+            )
+            job.error = failure_message(details, job.id)
+
+
+def failure_message(stderr: str, job_id: str) -> str:
+    """A short reason for the client: the CLI's own last message, never a traceback (that is logged)."""
+    for line in reversed(stderr.splitlines()):
+        if line.startswith(CLI_MESSAGE_PREFIXES):
+            return line.removeprefix("error: ")
+    return f"the check stopped on an internal error; the API's log has the details under job {job_id}"

@@ -14,6 +14,7 @@ import httpx
 import pandas as pd
 import pytest
 
+from api.drift_jobs import failure_message
 from ml.cli import main
 from ml.inference_log import read_inference_log
 from tests.drift.conftest import MONITORING_EXPERIMENT, SHIFTED, write_params
@@ -168,3 +169,14 @@ def test_a_failed_background_check_says_why(drift_api) -> None:
         assert "no rows between 2001-01-01" in report.json()["detail"]
         assert admin.get("/drift/reports/not-a-report-id").status_code == 422
         assert admin.get("/drift/reports/20010101T000000Z-000000").status_code == 404
+
+
+def test_a_crashed_check_reports_a_short_message_and_no_traceback() -> None:
+    traceback = (
+        'Traceback (most recent call last):\n  File "x.py", line 1\nModuleNotFoundError: No module named "x"'
+    )
+    message = failure_message(traceback, "job-1")
+    assert "Traceback" not in message and "ModuleNotFoundError" not in message and "job-1" in message
+    assert (
+        failure_message("warning: slow\nerror: no rows between a and b", "job-2") == "no rows between a and b"
+    )
