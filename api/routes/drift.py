@@ -15,10 +15,20 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from api.auth import CandidateManager, require_read
 from api.deps import DriftRunnerDep
+from api.routes.predict import ERRORS
 from api.schemas import DriftRunRequest
 from ml.drift.report import REPORT_ID, read_latest, report_paths
 
 router = APIRouter(prefix="/drift", tags=["drift"])
+
+# Every refusal is the project's JSON error shape; documented so clients (and schemathesis) can rely on it.
+RUN_ERRORS = {**ERRORS, 409: ERRORS[422], 501: ERRORS[422]}
+READ_ERRORS = {**ERRORS, 404: ERRORS[422]}
+REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/html": {}}, "description": "The self-contained HTML report."},
+    202: {"description": "The check is still running: its job, as POST /drift/run returned it."},
+    **READ_ERRORS,
+}
 
 # What a check's child process imports beyond the API's own dependencies (the drift and train extras).
 # The API image leaves them out to fit in 512 MB; there drift runs in the monitor workflow instead.
@@ -40,7 +50,7 @@ def drift_installed() -> bool:
     return True
 
 
-@router.post("/run", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/run", status_code=status.HTTP_202_ACCEPTED, responses=RUN_ERRORS)
 async def run_drift_check(
     runner: DriftRunnerDep, _caller: CandidateManager, window: DriftRunRequest | None = None
 ) -> dict[str, Any]:
@@ -55,7 +65,7 @@ async def run_drift_check(
     return {**asdict(job), "report": f"/drift/reports/{job.id}", "summary": "/drift/latest"}
 
 
-@router.get("/latest", dependencies=[Depends(require_read)])
+@router.get("/latest", dependencies=[Depends(require_read)], responses=READ_ERRORS)
 async def latest_drift_summary(runner: DriftRunnerDep) -> dict[str, Any]:
     """The JSON summary of the latest check (drift share, per-column results, data quality, ...)."""
     summary = read_latest(runner.reports_dir)
@@ -67,7 +77,12 @@ async def latest_drift_summary(runner: DriftRunnerDep) -> dict[str, Any]:
     return summary
 
 
-@router.get("/reports/{report_id}", dependencies=[Depends(require_read)], response_model=None)
+@router.get(
+    "/reports/{report_id}",
+    dependencies=[Depends(require_read)],
+    response_model=None,
+    responses=REPORT_RESPONSES,
+)
 async def drift_report(
     runner: DriftRunnerDep, report_id: Annotated[str, PathParam(pattern=REPORT_ID.pattern)]
 ) -> FileResponse | JSONResponse:
