@@ -8,20 +8,16 @@ holds `fairness.live_rows` small tuples, not the log's features.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
-from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 
+from api.background_gauges import refreshing, register_gauges
 from ml.config import FairnessGateParams, FairnessParams, load_params
-
-logger = logging.getLogger("api.fairness")
 
 
 class FairnessMonitor:
@@ -90,18 +86,6 @@ class FairnessMonitor:
         return []
 
 
-_registered: FairnessMonitor | None = None
-
-
-def register_fairness_gauges(monitor: FairnessMonitor) -> None:
-    """Expose `monitor`'s gauges; an app created again in the same process replaces the former one."""
-    global _registered
-    if _registered is not None:
-        REGISTRY.unregister(_registered)
-    _registered = monitor
-    REGISTRY.register(monitor)
-
-
 def fairness_monitor_of(app: FastAPI) -> FairnessMonitor:
     """The app's monitor, made on first use from its settings and params.yaml."""
     monitor = getattr(app.state, "fairness", None)
@@ -109,27 +93,13 @@ def fairness_monitor_of(app: FastAPI) -> FairnessMonitor:
         params = load_params()
         monitor = FairnessMonitor(app.state.settings.database_url, params.fairness, params.gate.fairness)
         app.state.fairness = monitor
-        register_fairness_gauges(monitor)
+        register_gauges("fairness", monitor)
     return monitor
 
 
 @contextlib.asynccontextmanager
 async def refresh_fairness_gauges(app: FastAPI) -> AsyncIterator[None]:
-    """Router lifespan: recompute the live figures every `fairness.refresh_s`, off the event loop."""
+    """Router lifespan: recompute the figures every `fairness.refresh_s`, off the event loop."""
     monitor = fairness_monitor_of(app)
-
-    async def loop() -> None:
-        while True:
-            try:
-                await asyncio.to_thread(monitor.report)
-            except Exception:
-                logger.exception("fairness report failed; the gauges keep the previous one")
-            await asyncio.sleep(monitor.params.refresh_s)
-
-    task = asyncio.create_task(loop())
-    try:
+    async with refreshing("fairness", monitor, lambda: monitor.params.refresh_s):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

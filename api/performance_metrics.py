@@ -6,21 +6,17 @@ latest one, refreshed in the background every `performance.refresh_s` and by eve
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
-from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily
 
+from api.background_gauges import refreshing, register_gauges
 from ml.config import load_params
 from ml.performance import latest_figures, mlflow_training_lookup, performance_report
-
-logger = logging.getLogger("api.performance")
 
 
 class PerformanceMonitor:
@@ -102,18 +98,6 @@ class PerformanceMonitor:
         return []
 
 
-_registered: PerformanceMonitor | None = None
-
-
-def register_performance_gauges(monitor: PerformanceMonitor) -> None:
-    """Expose `monitor`'s gauges; an app created again in the same process replaces the former one."""
-    global _registered
-    if _registered is not None:
-        REGISTRY.unregister(_registered)
-    _registered = monitor
-    REGISTRY.register(monitor)
-
-
 def monitor_of(app: FastAPI) -> PerformanceMonitor:
     """The app's monitor, made on first use from its settings."""
     monitor = getattr(app.state, "performance", None)
@@ -126,27 +110,13 @@ def monitor_of(app: FastAPI) -> PerformanceMonitor:
             settings.mlflow_timeout_s,
         )
         app.state.performance = monitor
-        register_performance_gauges(monitor)
+        register_gauges("performance", monitor)
     return monitor
 
 
 @contextlib.asynccontextmanager
 async def refresh_gauges(app: FastAPI) -> AsyncIterator[None]:
-    """Router lifespan: recompute the report every `performance.refresh_s`, off the event loop."""
+    """Router lifespan: recompute the figures every `performance.refresh_s`, off the event loop."""
     monitor = monitor_of(app)
-
-    async def loop() -> None:
-        while True:
-            try:
-                await asyncio.to_thread(monitor.report)
-            except Exception:
-                logger.exception("performance report failed; the gauges keep the previous one")
-            await asyncio.sleep(monitor.params.refresh_s)
-
-    task = asyncio.create_task(loop())
-    try:
+    async with refreshing("performance", monitor, lambda: monitor.params.refresh_s):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
