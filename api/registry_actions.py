@@ -78,6 +78,13 @@ class RegistryActions:
 
         return await self._call(lambda registry: {"event": as_dict(registry.rollback(reason, who=who))})
 
+    async def clear_challenger(self, reason: str, who: str) -> dict[str, Any]:
+        from ml.registry import as_dict
+
+        return await self._call(
+            lambda registry: {"event": as_dict(registry.clear_challenger(reason, who=who))}
+        )
+
     async def archive(self, version: str, reason: str, who: str) -> dict[str, Any]:
         from ml.registry import as_dict
 

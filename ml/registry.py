@@ -58,7 +58,7 @@ class GateVerdict:
 class AliasEvent:
     """One alias move, as stored in the history tags."""
 
-    action: str  # promote | rollback | archive
+    action: str  # promote | rollback | archive | clear
     alias: str
     version: str | None
     previous: str | None
@@ -239,6 +239,16 @@ class Registry:
         self._version(target)
         event = AliasEvent("rollback", CHAMPION, target, current, who or current_user(), _now(), reason)
         self._move_alias(CHAMPION, target, current, event)
+        return event
+
+    def clear_challenger(self, reason: str = "", who: str | None = None) -> AliasEvent:
+        """Take the challenger alias off its version (the candidate was judged and dropped)."""
+        current = self.version_for(CHALLENGER)
+        if current is None:
+            raise RegistryError("there is no challenger to clear")
+        event = AliasEvent("clear", CHALLENGER, current, current, who or current_user(), _now(), reason)
+        self.client.delete_registered_model_alias(self.name, CHALLENGER)
+        self._record(event)
         return event
 
     def _rollback_target(self) -> str | None:

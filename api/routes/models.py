@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 
-from api.auth import Auth, ChampionManager, Identity, require_read
+from api.auth import Auth, CandidateManager, ChampionManager, Identity, require_read
 from api.deps import HolderDep, RegistryDep, SettingsDep
 from api.identity_roles import Permission
 from api.model_holder import ModelHolder
@@ -77,6 +77,16 @@ async def rollback(
     result = await registry.rollback(body.reason, caller.name)
     logger.info("rollback done", extra={"who": caller.name, "event": result["event"]})
     await asyncio.to_thread(holder.refresh)
+    return RegistryActionResponse(**result, served_version=_served_version(holder))
+
+
+@router.post("/models/challenger/clear", response_model=RegistryActionResponse, responses=REGISTRY_ERRORS)
+async def clear_challenger(
+    body: RollbackRequest, caller: CandidateManager, registry: RegistryDep, holder: HolderDep
+) -> RegistryActionResponse:
+    """Drop the current candidate: the challenger alias leaves its version (data scientists and leads)."""
+    result = await registry.clear_challenger(body.reason, caller.name)
+    logger.info("challenger cleared", extra={"who": caller.name, "event": result["event"]})
     return RegistryActionResponse(**result, served_version=_served_version(holder))
 
 

@@ -91,6 +91,36 @@ def test_challenger_is_the_data_scientists_and_champion_the_leads(
     assert version.tags["champion_by"] == "alice.lead"
 
 
+def test_a_data_scientist_clears_the_challenger_and_a_scorer_may_not(
+    access_api: Api, access_registry: Registry
+) -> None:
+    if access_registry.version_for("challenger") is None:
+        access_registry.client.set_registered_model_alias(access_registry.name, "challenger", "2")
+    candidate = access_registry.version_for("challenger")
+    body = {"reason": "the candidate swapped too many approvals"}
+    scorer = call(access_api, "POST", "/models/challenger/clear", {"X-API-Key": KEYS["scorer"]}, json=body)
+    assert scorer.status_code == 403 and "'data_scientist'" in scorer.json()["detail"]
+
+    cleared = call(
+        access_api, "POST", "/models/challenger/clear", {"X-API-Key": KEYS["data_scientist"]}, json=body
+    )
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["event"]["who"] == LABELS["data_scientist"]
+    assert access_registry.version_for("challenger") is None
+    [event] = _history_tail(access_registry, 1)
+    assert (event.action, event.alias, event.version, event.why) == (
+        "clear",
+        "challenger",
+        candidate,
+        body["reason"],
+    )
+
+    again = call(
+        access_api, "POST", "/models/challenger/clear", {"X-API-Key": KEYS["data_scientist"]}, json=body
+    )
+    assert again.status_code == 409 and "no challenger" in again.json()["detail"]
+
+
 def test_the_access_log_names_the_caller_and_never_a_secret(access_api: Api, example_record) -> None:
     token = hs256("bob.scorer", "scorer")
     assert (
