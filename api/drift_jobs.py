@@ -24,7 +24,7 @@ CHECK_TIMEOUT_S = 1800
 KEPT_JOBS = 50
 ERROR_TAIL = 2000
 # The CLI's own messages for a person start so; anything else (a traceback) stays in the API's log.
-CLI_MESSAGE_PREFIXES = ("error: ", "invalid data", "promotion refused")
+CLI_MESSAGE_PREFIXES = ("error: ", "drift check failed: ", "invalid data", "promotion refused")
 
 logger = logging.getLogger("api.drift")
 EXIT_NO_DRIFT, EXIT_DRIFT = 0, 3  # `python -m ml drift`'s answers when the check ran

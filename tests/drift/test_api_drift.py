@@ -180,3 +180,7 @@ def test_a_crashed_check_reports_a_short_message_and_no_traceback() -> None:
     assert (
         failure_message("warning: slow\nerror: no rows between a and b", "job-2") == "no rows between a and b"
     )
+    # what `python -m ml drift` itself prints when the check cannot run
+    assert failure_message("drift check failed: no rows between a and b", "job-3").endswith(
+        "no rows between a and b"
+    )
