@@ -37,6 +37,21 @@ class FeatureSpec(BaseModel):
     integer: bool = False
     example: float | str | None = None
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The plausible range, open-ended where the schema sets no limit."""
+        low = self.allowed_min if self.allowed_min is not None else -np.inf
+        high = self.allowed_max if self.allowed_max is not None else np.inf
+        return low, high
+
+
+def implausible(values: np.ndarray, low: float | np.ndarray, high: float | np.ndarray) -> np.ndarray:
+    """The plausibility rule for numbers: infinite or outside [low, high] (NaN is missing, not implausible).
+    Scoring refuses such a cell; the drift check counts it."""
+    with np.errstate(invalid="ignore"):
+        outside: np.ndarray = np.isinf(values) | (values < low) | (values > high)
+    return outside
+
 
 class FeatureSchema(BaseModel):
     """All raw inputs of a model, in booster order, plus the target and id column names."""
@@ -183,20 +198,10 @@ class ColumnEncoder:
             {category: float(code) for code, category in enumerate(spec.categories)}
             for spec in schema.features
         ]
-        numeric = np.array([spec.kind == "numeric" for spec in schema.features], dtype=bool)
-        self._low = np.array(
-            [
-                s.allowed_min if s.allowed_min is not None and n else -np.inf
-                for s, n in zip(schema.features, numeric, strict=True)
-            ]
-        )
-        self._high = np.array(
-            [
-                s.allowed_max if s.allowed_max is not None and n else np.inf
-                for s, n in zip(schema.features, numeric, strict=True)
-            ]
-        )
-        self._numeric = numeric
+        numeric = [spec.kind == "numeric" for spec in schema.features]
+        bounds = [s.bounds if n else (-np.inf, np.inf) for s, n in zip(schema.features, numeric, strict=True)]
+        self._low = np.array([low for low, _ in bounds])
+        self._high = np.array([high for _, high in bounds])
 
     def encode_records(self, records: Sequence[Any], rows: Sequence[int | None] | None = None) -> Encoded:
         """Records (dicts of raw values, e.g. parsed JSON) as a raw matrix; `rows` number them in errors."""
@@ -285,8 +290,7 @@ class ColumnEncoder:
         self, matrix: np.ndarray, bad: np.ndarray, errors: list[FieldError], rows: Sequence[int | None]
     ) -> None:
         """Finite and plausible, for every numeric cell of the matrix at once."""
-        with np.errstate(invalid="ignore"):
-            outside = np.isinf(matrix) | (matrix < self._low) | (matrix > self._high)
+        outside = implausible(matrix, self._low, self._high)
         for i, col in zip(*np.nonzero(outside), strict=True):
             spec = self.schema.features[col]
             number = float(matrix[i, col])

@@ -20,7 +20,7 @@ import pandas as pd
 from ml.artifacts import SCORE_COLUMN
 from ml.config import DriftParams
 from ml.data import csv_line
-from ml.schema import FeatureSchema
+from ml.schema import FeatureSchema, implausible
 
 PREDICTION = SCORE_COLUMN  # the score column, as the training run's reference sample has it
 NUMERICAL, CATEGORICAL = "num", "cat"  # Evidently's ColumnType values
@@ -228,12 +228,7 @@ def _prepare_numeric(
     out.problems += [p for p in (problem, cur_problem) if p]
     spec = schema.spec(name)
     ref_values, cur_values = ref_series.to_numpy(), cur_series.to_numpy()
-    with np.errstate(invalid="ignore"):
-        outside = ~np.isnan(cur_values) & ~np.isfinite(cur_values)
-        if spec.allowed_min is not None:
-            outside |= cur_values < spec.allowed_min
-        if spec.allowed_max is not None:
-            outside |= cur_values > spec.allowed_max
+    outside = implausible(cur_values, *spec.bounds)
     ref_values = np.where(np.isfinite(ref_values), ref_values, np.nan)
     cur_values = np.where(np.isfinite(cur_values), cur_values, np.nan)
     out.quality[name] = ColumnQuality(

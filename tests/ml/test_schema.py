@@ -128,3 +128,19 @@ def test_generic_csv_gets_no_home_credit_features():
     frame = pd.DataFrame({"x": [1.0, 2.0, 3.0], "colour": ["red", "blue", "red"], "y": [0, 1, 0]})
     schema = infer_schema(frame, "y", None)
     assert FeatureBuilder(schema).feature_names == ["x", "colour"]
+
+
+def test_the_drift_check_counts_exactly_the_cells_scoring_refuses(schema):
+    """One plausibility rule: what the encoder refuses is what the drift check reports out of range."""
+    import pandas as pd
+
+    from ml.drift.compare import NUMERICAL, _prepare_numeric, _Prepared
+
+    values = [0.5, float("inf"), -float("inf"), float("nan"), -0.2, 1.7, 1.0, 0.0]
+    encoded = ColumnEncoder(schema).encode_records([{"EXT_SOURCE_2": v} for v in values])
+    refused = {error.row for error in encoded.errors if error.field == "EXT_SOURCE_2"}
+    assert refused == {2, 3, 5, 6}
+    prepared = _Prepared()
+    column = pd.Series(values)
+    _prepare_numeric(prepared, "EXT_SOURCE_2", NUMERICAL, column, column, schema, None)
+    assert prepared.quality["EXT_SOURCE_2"].out_of_range == len(refused)
