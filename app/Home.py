@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import activity, mlflow_reader
+from app import activity, drift_view, mlflow_reader
 from app.components import charts, feedback, session, sidebar
 from app.components.formatting import metric_value
 
@@ -56,16 +56,20 @@ else:
     st.caption("Set DATABASE_URL for the console to chart predictions over time from the inference log.")
 
 st.subheader("Data drift")
-checks = feedback.try_load(
+runs = feedback.try_load(
     "The drift history", mlflow_reader.runs, config.mlflow_tracking_uri, config.monitoring_experiment_name
 )
-if checks is not None:
-    if checks.empty or "metric.drift_share" not in checks:
+if runs is not None:
+    checks = drift_view.checks_table(runs)
+    if checks.empty:
         st.info("No drift check has been run yet.")
     else:
         latest = checks.iloc[0]
-        st.metric(
-            "Latest drift share",
-            f"{latest['metric.drift_share']:.1%}",
-            help=f"Check of {latest['start_time']:%Y-%m-%d %H:%M} UTC",
+        found = drift_view.logged_verdict(latest, drift_view.default_threshold())
+        show = st.error if found.drifted else st.success
+        show(f"{drift_view.headline(found)} Check of {latest['start_time']:%Y-%m-%d %H:%M} UTC.")
+        st.page_link(
+            "pages/3_Data_drift.py",
+            label="Open Data drift: what drifted and what to do",
+            icon=":material/query_stats:",
         )

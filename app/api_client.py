@@ -73,6 +73,10 @@ class ApiClient:
         response = self._send("GET", "/drift/latest", ok=(200, 404))
         return response.json() if response.status_code == 200 else None
 
+    def drift_job(self, report_id: str) -> dict[str, Any]:
+        """A check started with `run_drift`: its `status` (running, done, failed), verdict or error."""
+        return self._json("GET", f"/drift/jobs/{report_id}", quick=True)
+
     def drift_report_html(self, report_id: str) -> str:
         return self._send("GET", f"/drift/reports/{report_id}").text
 

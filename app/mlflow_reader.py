@@ -133,6 +133,15 @@ def artifact_text(tracking_uri: str, run_id: str, path: str) -> str:
     return _download_text(tracking_uri, run_id, path)
 
 
+def drift_summary(tracking_uri: str, run_id: str) -> dict[str, Any] | None:
+    """A drift check's JSON summary (kilobytes, unlike its HTML report), or None when it has none."""
+    path = report_artifacts(tracking_uri, run_id).get("json")
+    if path is None:
+        return None
+    summary: dict[str, Any] = json.loads(artifact_text(tracking_uri, run_id, path))
+    return summary
+
+
 @st.cache_data(ttl=600, show_spinner="Downloading the validation report...")
 @_friendly
 def validation_report(tracking_uri: str, run_id: str) -> str | None:

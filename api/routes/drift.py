@@ -1,5 +1,6 @@
 """Drift checks over HTTP: POST /drift/run (data scientists, leads) starts a check of the inference log
-and returns its id; GET /drift/latest gives the latest JSON summary; GET /drift/reports/{id} the HTML report (202
+and returns its id; GET /drift/jobs/{id} says whether it is still running; GET /drift/latest gives the
+latest JSON summary; GET /drift/reports/{id} the HTML report (202
 while that check runs). The checks run in child processes (api.drift_jobs); the Prometheus gauges of
 the latest result are api.drift_metrics."""
 
@@ -63,6 +64,17 @@ async def run_drift_check(
         raise HTTPException(status.HTTP_409_CONFLICT, {"detail": "a drift check is running", "id": busy.id})
     job = runner.start(window or DriftRunRequest())
     return {**asdict(job), "report": f"/drift/reports/{job.id}", "summary": "/drift/latest"}
+
+
+@router.get("/jobs/{report_id}", dependencies=[Depends(require_read)], responses=READ_ERRORS)
+async def drift_job(
+    runner: DriftRunnerDep, report_id: Annotated[str, PathParam(pattern=REPORT_ID.pattern)]
+) -> dict[str, Any]:
+    """A check's job (running, done or failed): what a console polls, without downloading the report."""
+    job = runner.jobs.get(report_id)
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no drift check {report_id} on this replica")
+    return asdict(job)
 
 
 @router.get("/latest", dependencies=[Depends(require_read)], responses=READ_ERRORS)

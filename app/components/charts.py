@@ -82,14 +82,38 @@ def score_histogram(probabilities: Sequence[float], threshold: float) -> go.Figu
 
 
 def drift_share_over_time(checks: pd.DataFrame, threshold: float | None) -> go.Figure:
-    """Drift share of each past check (`start_time`, `drift_share`), with the retrain threshold."""
+    """Drift share of each past check (`start_time`, `drift_share`), with the retrain threshold.
+
+    The axis stops a little above the highest share or the threshold (shares sit near 10 %: on a
+    0-100 % axis every check would lie on the floor); checks above the threshold are drawn red.
+    """
+    shares = checks["drift_share"].astype(float)
+    top = min(1.0, max(float(shares.max()) if len(shares) else 0.0, threshold or 0.0, 0.02) * 1.25)
+    over = shares > (threshold if threshold is not None else 1.0)
     figure = go.Figure(
-        go.Scatter(x=checks["start_time"], y=checks["drift_share"], mode="lines+markers", name="drift share")
+        go.Scatter(
+            x=checks["start_time"],
+            y=shares,
+            mode="lines+markers",
+            name="drift share",
+            line={"color": NEUTRAL_COLOR},
+            marker={"size": 9, "color": [REFUSE_COLOR if o else NEUTRAL_COLOR for o in over]},
+            hovertemplate="%{x|%d %b %Y %H:%M} UTC<br>%{y:.1%} of columns drifted<extra></extra>",
+        )
     )
     if threshold is not None:
-        figure.add_hline(y=threshold, line_dash="dash", line_color=REFUSE_COLOR, annotation_text="threshold")
+        figure.add_hline(
+            y=threshold,
+            line_dash="dash",
+            line_color=REFUSE_COLOR,
+            annotation_text=f"retrain threshold {threshold:.0%}",
+        )
     return figure.update_layout(
-        title="Share of drifted columns", yaxis={"range": [0, 1], "tickformat": ".0%"}, **_LAYOUT
+        title="Share of drifted columns per check",
+        yaxis={"range": [0, top], "tickformat": ".0%", "title": "columns drifted"},
+        xaxis={"tickformat": "%d %b\n%H:%M", "title": "check time (UTC)"},
+        height=320,
+        **_LAYOUT,
     )
 
 

@@ -321,6 +321,7 @@ def finish_mlflow_run(
         "rows_reference": summary["rows"]["reference"],
         "rows_current": summary["rows"]["current"],
         "dataset_drift": float(summary["dataset_drift"]),
+        "threshold": summary["threshold"],  # the verdict's yardstick, for readers of the runs alone
     }
     if summary["prediction_drift"] and summary["prediction_drift"]["score"] is not None:
         metrics["prediction_drift_score"] = summary["prediction_drift"]["score"]

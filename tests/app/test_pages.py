@@ -6,7 +6,6 @@ import io
 import time
 
 import httpx
-import mlflow
 import pytest
 
 from ml.data import generated_dataset
@@ -62,37 +61,6 @@ def test_experiments_compares_runs(mlflow_env, trained_run, weak_run):
     assert "test_roc_auc" in table.columns and len(table) >= 2
     titles = [chart.proto.spec for chart in app.get("plotly_chart")]
     assert any("ROC curves" in spec for spec in titles)
-
-
-def _log_drift_check(tracking_uri: str, drift_share: float) -> str:
-    """A monitoring run shaped like the drift job's (metric, JSON summary, HTML report)."""
-    client = mlflow.MlflowClient(tracking_uri)
-    experiment = client.get_experiment_by_name("credit-scoring-monitoring")
-    experiment_id = (
-        experiment.experiment_id if experiment else client.create_experiment("credit-scoring-monitoring")
-    )
-    run = client.create_run(experiment_id)
-    client.log_metric(run.info.run_id, "drift_share", drift_share)
-    summary = {
-        "drift_share": drift_share,
-        "columns": {"AMT_CREDIT": {"method": "wasserstein", "score": 0.3, "threshold": 0.1, "drifted": True}},
-    }
-    client.log_dict(run.info.run_id, summary, "drift/summary.json")
-    client.log_text(run.info.run_id, "<html><body><h1>Drift report</h1></body></html>", "drift/report.html")
-    client.set_terminated(run.info.run_id)
-    return run.info.run_id
-
-
-def test_drift_page_lists_checks_and_embeds_the_report(mlflow_env, monkeypatch):
-    _log_drift_check(mlflow_env.tracking_uri, 0.05)
-    _log_drift_check(mlflow_env.tracking_uri, 0.4)
-    app = run_page("drift")
-    assert not app.exception
-    checks = app.dataframe[0].value
-    assert len(checks) >= 2 and "drift_share" in checks.columns
-    columns = app.dataframe[1].value
-    assert columns.loc[0, "column"] == "AMT_CREDIT" and bool(columns.loc[0, "drifted"])
-    assert any(b.label == "Download the HTML report" for b in app.get("download_button"))
 
 
 def _served_version(url: str, expected: str, timeout_s: float = 20) -> str:

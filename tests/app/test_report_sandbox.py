@@ -76,6 +76,7 @@ def test_no_script_from_report_data_runs_in_the_console(
         try:
             page = browser.new_page()
             page.goto(f"{console_server.url}/Data_drift", wait_until="domcontentloaded")
+            page.get_by_text("Open the full HTML report").first.click(timeout=90_000)  # read when opened
             page.get_by_text("Download the HTML report").first.wait_for(timeout=90_000)
             report = None
             for _ in range(120):  # the report frame: inside Streamlit's component frame
