@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
 import pandas as pd
-import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from api.auth import require_read
 from api.fairness_metrics import fairness_monitor_of, refresh_fairness_gauges
 from api.routes.predict import ERRORS
+from api.store_calls import LOG_UNREACHABLE, store_call
 
 router = APIRouter(tags=["monitoring"], lifespan=refresh_fairness_gauges)
 
@@ -39,11 +38,4 @@ async def fairness(
         except ValueError as exc:
             raise HTTPException(422, f"window {window!r} is not a frequency such as 1h or 1D") from exc
     monitor = fairness_monitor_of(request.app)
-    try:
-        return await asyncio.to_thread(monitor.report, window, last_n, since)
-    except sa.exc.OperationalError as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "the decision log is unreachable",
-            headers={"Retry-After": "5"},
-        ) from exc
+    return await store_call(LOG_UNREACHABLE, monitor.report, window, last_n, since)

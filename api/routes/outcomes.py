@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from typing import Annotated, Any, BinaryIO, cast
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
@@ -16,6 +14,7 @@ from api.identity_roles import Permission
 from api.routes.predict import ERRORS, SPOOL_BYTES, _json_records
 from api.schemas import RowError
 from api.scoring import InputError
+from api.store_calls import store_call
 from api.strict_json import StrictJsonRoute
 from ml.outcomes import COLUMNS, ImportResult, OutcomesInputError, csv_chunks, import_outcomes, json_chunks
 
@@ -105,12 +104,12 @@ async def post_outcomes(
 
 async def _import(database_url: str, chunks: Any, strict: bool) -> ImportResult:
     try:
-        return await asyncio.to_thread(import_outcomes, database_url, chunks, strict)
+        return await store_call(
+            "the outcomes store is unreachable; nothing was stored",
+            import_outcomes,
+            database_url,
+            chunks,
+            strict,
+        )
     except OutcomesInputError as exc:
         raise InputError(exc.errors, exc.message) from exc
-    except sa.exc.OperationalError as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "the outcomes store is unreachable; nothing was stored",
-            headers={"Retry-After": "5"},
-        ) from exc

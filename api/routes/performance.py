@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
-import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from api.auth import require_read
 from api.performance_metrics import monitor_of, refresh_gauges
 from api.routes.predict import ERRORS
+from api.store_calls import LOG_UNREACHABLE, store_call
 
 router = APIRouter(tags=["outcomes"], lifespan=refresh_gauges)
 
@@ -35,11 +34,4 @@ async def performance(
     if since and until and since >= until:
         raise HTTPException(422, "since must be before until")
     monitor = monitor_of(request.app)
-    try:
-        return await asyncio.to_thread(monitor.report, since, until, maturity_days)
-    except sa.exc.OperationalError as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "the decision log is unreachable",
-            headers={"Retry-After": "5"},
-        ) from exc
+    return await store_call(LOG_UNREACHABLE, monitor.report, since, until, maturity_days)

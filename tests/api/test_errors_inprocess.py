@@ -29,3 +29,22 @@ def test_an_unexpected_error_is_a_json_500_inside_the_middlewares() -> None:
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "content-security-policy" in response.headers
     assert again.status_code == 500 and again.json()["request_id"] == again.headers["x-request-id"]
+
+
+def test_an_unreachable_decision_store_is_a_503_with_retry_after_on_every_route_that_reads_it() -> None:
+    """Fairness, performance and outcomes read the store off the event loop; a lost database is the
+    client's cue to retry (503, Retry-After), in the JSON error shape, never a 500."""
+    settings = ApiSettings(database_url="postgresql://postgres@127.0.0.1:9/nowhere?connect_timeout=2")
+    client = TestClient(create_app(settings), raise_server_exceptions=False)
+    answers = {
+        "fairness": client.get("/fairness"),
+        "performance": client.get("/performance"),
+        "outcomes": client.post("/outcomes", json=[{"request_id": "r", "row": 1, "defaulted": 1}]),
+    }
+    for route, answer in answers.items():
+        assert answer.status_code == 503, (route, answer.text)
+        assert answer.headers["retry-after"] == "5", route
+        assert answer.json()["detail"].endswith(
+            "unreachable" if route != "outcomes" else "nothing was stored"
+        )
+        assert set(answer.json()) == {"detail", "errors", "request_id"}, route
