@@ -11,14 +11,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
+from fastapi import FastAPI
 from prometheus_client import REGISTRY
 from prometheus_client.registry import Collector
 
 logger = logging.getLogger("api.gauges")
 
 _registered: dict[str, Collector] = {}
+MonitorT = TypeVar("MonitorT", bound=Collector)
 
 
 class RefreshingMonitor(Protocol):
@@ -32,6 +34,16 @@ def register_gauges(name: str, monitor: Collector) -> None:
         REGISTRY.unregister(former)
     _registered[name] = monitor
     REGISTRY.register(monitor)
+
+
+def app_monitor(app: FastAPI, name: str, make: Callable[[], MonitorT]) -> MonitorT:
+    """The app's monitor called `name`, made and exposed on first use (routes and lifespans share it)."""
+    monitor: MonitorT | None = getattr(app.state, name, None)
+    if monitor is None:
+        monitor = make()
+        setattr(app.state, name, monitor)
+        register_gauges(name, monitor)
+    return monitor
 
 
 @contextlib.asynccontextmanager

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client.core import GaugeMetricFamily
 
-from api.background_gauges import refreshing, register_gauges
+from api.background_gauges import app_monitor, refreshing
 from ml.config import FairnessGateParams, FairnessParams, load_params
 
 
@@ -88,13 +88,12 @@ class FairnessMonitor:
 
 def fairness_monitor_of(app: FastAPI) -> FairnessMonitor:
     """The app's monitor, made on first use from its settings and params.yaml."""
-    monitor = getattr(app.state, "fairness", None)
-    if monitor is None:
+
+    def make() -> FairnessMonitor:
         params = load_params()
-        monitor = FairnessMonitor(app.state.settings.database_url, params.fairness, params.gate.fairness)
-        app.state.fairness = monitor
-        register_gauges("fairness", monitor)
-    return monitor
+        return FairnessMonitor(app.state.settings.database_url, params.fairness, params.gate.fairness)
+
+    return app_monitor(app, "fairness", make)
 
 
 @contextlib.asynccontextmanager

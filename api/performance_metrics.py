@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from prometheus_client.core import GaugeMetricFamily
 
-from api.background_gauges import refreshing, register_gauges
+from api.background_gauges import app_monitor, refreshing
 from ml.config import load_params
 from ml.performance import latest_figures, mlflow_training_lookup, performance_report
 
@@ -100,18 +100,17 @@ class PerformanceMonitor:
 
 def monitor_of(app: FastAPI) -> PerformanceMonitor:
     """The app's monitor, made on first use from its settings."""
-    monitor = getattr(app.state, "performance", None)
-    if monitor is None:
-        settings = app.state.settings
-        monitor = PerformanceMonitor(
+    settings = app.state.settings
+    return app_monitor(
+        app,
+        "performance",
+        lambda: PerformanceMonitor(
             settings.database_url,
             settings.mlflow_tracking_uri,
             settings.model_name,
             settings.mlflow_timeout_s,
-        )
-        app.state.performance = monitor
-        register_gauges("performance", monitor)
-    return monitor
+        ),
+    )
 
 
 @contextlib.asynccontextmanager
