@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from api.model_holder import LoadedModel
-from api.scoring import InputError, ReasonMode, Scored, TooLargeError, score_encoded
+from api.scoring import InputError, ReasonMode, Scored, TooLargeError, check_header, score_encoded
+from ml.config import MissingParams
 from ml.data import csv_line
 from ml.schema import FieldError
 
@@ -36,8 +37,10 @@ def score_csv(
     chunk_rows: int,
     max_rows: int,
     reasons: ReasonMode = "none",
+    missing: MissingParams | None = None,
 ) -> Scored:
-    """Score every valid row of the CSV in `stream`; raise InputError for an unusable file."""
+    """Score every valid row of the CSV in `stream`; raise InputError for an unusable file, or for a
+    header lacking more of the model's features than the `missing` policy allows."""
     schema = served.model.schema
     header = _read_header(stream)
     _check_lines(stream, len(header), max_rows)
@@ -46,6 +49,7 @@ def score_csv(
     unknown = [name for name in header if name not in known and name not in ignored]
     if unknown:
         raise InputError([FieldError(name, "unknown column for this model", 1) for name in unknown[:100]])
+    absent = check_header(served, header, missing or MissingParams(policy="score"))
     categorical = {
         name: "string" for name in header if name in known and schema.spec(name).kind == "categorical"
     }
@@ -67,6 +71,7 @@ def score_csv(
         raise InputError([FieldError("", f"not UTF-8 text: {exc.reason}")], "malformed CSV") from exc
     if total.total == 0:
         raise InputError([FieldError("", "the CSV has a header but no rows", 2)], "empty CSV")
+    total.absent = absent
     return total
 
 

@@ -87,6 +87,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     )
     params = load_params()
     app.state.settings = settings
+    app.state.scoring_params = params.scoring  # scoring.missing: what an absent feature costs
     app.state.authenticator = Authenticator.from_settings(settings)
     app.state.started = time.monotonic()
     app.state.drift_runner = DriftRunner.for_api(params.drift, settings)

@@ -51,6 +51,14 @@ REASONS_FIELD = Field(
 )
 
 
+MISSING_IMPORTANCE_FIELD = Field(
+    0.0,
+    description="Their share of the model's importance (gain), 0 to 1. params.yaml scoring.missing refuses "
+    "(422 naming them) above its max_importance_share, or when a required feature is absent.",
+)
+WARNING_FIELD = Field(None, description="What the answer lacked, in one sentence; null when nothing.")
+
+
 class PredictResponse(BaseModel):
     request_id: str
     model_name: str
@@ -60,6 +68,13 @@ class PredictResponse(BaseModel):
     risk_band: str
     threshold: float = Field(description="Cost-optimal decision threshold of this model version.")
     reasons: list[Reason] | None = REASONS_FIELD
+    missing_features: list[str] = Field(
+        default_factory=list,
+        description="The model's features this client did not give (absent or null), most important "
+        "first; the model scored them as unknown.",
+    )
+    missing_importance: float = MISSING_IMPORTANCE_FIELD
+    warning: str | None = WARNING_FIELD
 
 
 class RowError(BaseModel):
@@ -80,6 +95,10 @@ class BatchRow(BaseModel):
     decision: Literal["approve", "refuse"]
     risk_band: str
     reasons: list[Reason] | None = REASONS_FIELD
+    missing_features: list[str] | None = Field(
+        None, description="JSON batches: the model's features this row did not give (absent or null)."
+    )
+    missing_importance: float | None = Field(None, description="JSON batches: their share of the importance.")
 
 
 class BatchResponse(BaseModel):
@@ -92,6 +111,13 @@ class BatchResponse(BaseModel):
     rejected: int
     results: list[BatchRow]
     errors: list[RowError] = Field(description="Problems of rejected rows (the first 1,000).")
+    missing_features: list[str] = Field(
+        default_factory=list,
+        description="The model's features the request lacked: a CSV's header (its rows are not checked one "
+        "by one), or absent from every row of a JSON batch (each row also reports its own).",
+    )
+    missing_importance: float = MISSING_IMPORTANCE_FIELD
+    warning: str | None = WARNING_FIELD
 
 
 class ExplainRequest(PredictRequest):

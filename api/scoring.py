@@ -15,6 +15,8 @@ from typing import Any, Literal
 import numpy as np
 
 from api.model_holder import LoadedModel
+from ml.config import MissingParams
+from ml.missing import Absence, MissingCheck
 from ml.schema import Encoded, FieldError
 
 MAX_REPORTED_ERRORS = 1000
@@ -47,6 +49,9 @@ class Scored:
     rejected: int = 0
     total: int = 0
     reasons: list[list[dict[str, Any]] | None] | None = None  # per scored row, when asked for
+    missing: list[list[str]] | None = None  # JSON: per scored row, the model's features it lacked
+    missing_shares: list[float] | None = None  # JSON: per scored row, their share of the importance
+    absent: Absent | None = None  # the features the whole request lacked (a CSV's header)
 
     def row_reasons(self) -> list[list[dict[str, Any]] | None]:
         return self.reasons if self.reasons is not None else [None] * len(self.rows)
@@ -66,6 +71,16 @@ class Scored:
         self.total += other.total
 
 
+@dataclass(frozen=True)
+class Absent:
+    """The model's features a request (or record) lacked, most important first, and what they weigh."""
+
+    features: list[str]
+    share: float  # of the model's importance (gain), 0..1
+    warning: str  # one sentence; "" when nothing was absent
+
+
+NOTHING_ABSENT = Absent([], 0.0, "")
 ReasonMode = Literal["refusals", "all", "none"]
 
 
@@ -139,6 +154,30 @@ def predict_many(served: LoadedModel, raw: np.ndarray) -> np.ndarray:
     return np.asarray(model.booster.predict(model.builder.build(raw)))
 
 
+def judge_absent(check: MissingCheck, mask: np.ndarray, row: int | None, what: str) -> Absent:
+    """The absent features of one record or CSV header (`mask`: True = absent); InputError naming them
+    when params.yaml scoring.missing refuses it."""
+    if not mask.any():
+        return NOTHING_ABSENT
+    absence = check.assess(mask.reshape(1, -1))
+    share = float(absence.shares[0])
+    if absence.refused[0]:
+        raise InputError(check.errors(mask, share, row), f"{what} not scored: {check.refusal(mask, share)}")
+    return Absent(check.features(mask), share, check.summary(mask, share))
+
+
+def check_one(served: LoadedModel, raw: np.ndarray, params: MissingParams) -> Absent:
+    """The features one encoded record lacks (absent or null); InputError when the policy refuses it."""
+    return judge_absent(served.model.missing_check(params), np.isnan(raw[0]), None, "the client was")
+
+
+def check_header(served: LoadedModel, header: Sequence[str], params: MissingParams) -> Absent:
+    """The model's features a CSV header lacks; InputError (line 1) when the policy refuses the file."""
+    given = set(header)
+    mask = np.array([name not in given for name in served.model.encoder.names], dtype=bool)
+    return judge_absent(served.model.missing_check(params), mask, 1, "the CSV was")
+
+
 def encode_one(served: LoadedModel, record: dict[str, Any]) -> np.ndarray:
     """One record as a (1, width) raw matrix; raises InputError listing every bad field."""
     encoded = served.model.encoder.encode_records([record], rows=[None])
@@ -188,15 +227,41 @@ def score_encoded(
 
 
 def score_records(
-    served: LoadedModel, records: Sequence[Any], strict: bool, reasons: ReasonMode = "none"
+    served: LoadedModel,
+    records: Sequence[Any],
+    strict: bool,
+    reasons: ReasonMode = "none",
+    missing: MissingParams | None = None,
 ) -> Scored:
-    """Score a JSON batch: good rows in one predict call, bad rows reported by 1-based index."""
+    """Score a JSON batch: good rows in one predict call, bad rows reported by 1-based index; each
+    row's absent features are reported, and rows the `missing` policy refuses are bad rows."""
     encoded = served.model.encoder.encode_records(records)
+    check = served.model.missing_check(missing or MissingParams(policy="score"))
+    absence = check.assess(np.isnan(encoded.matrix))
+    _refuse_absent(check, absence, encoded)
     id_column = served.model.schema.id_column
     client_ids = [
         record.get(id_column) if id_column and isinstance(record, dict) else None for record in records
     ]
-    return score_encoded(served, encoded, np.arange(1, len(records) + 1), client_ids, strict, reasons)
+    scored = score_encoded(served, encoded, np.arange(1, len(records) + 1), client_ids, strict, reasons)
+    good = ~encoded.bad
+    scored.missing = [check.ordered_names[row].tolist() for row in absence.mask[good][:, check.order]]
+    scored.missing_shares = absence.shares[good].tolist()
+    everywhere = absence.mask[good].all(axis=0) if good.any() else np.zeros(len(check.names), dtype=bool)
+    scored.absent = Absent(check.features(everywhere), float(everywhere @ check.shares), "")
+    return scored
+
+
+def _refuse_absent(check: MissingCheck, absence: Absence, encoded: Encoded) -> None:
+    """Mark the otherwise good rows the policy refuses as bad, with an error per absent feature."""
+    refused = np.flatnonzero(absence.refused & ~encoded.bad)
+    if not len(refused):
+        return
+    for i in refused.tolist():
+        if len(encoded.errors) < MAX_REPORTED_ERRORS:
+            encoded.errors += check.errors(absence.mask[i], float(absence.shares[i]), i + 1)
+    encoded.bad[refused] = True
+    encoded.errors.sort(key=lambda error: error.row or 0)
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,18 @@ class PerformanceParams(BaseModel):
     refresh_s: float = Field(300, gt=0)  # the API recomputes its performance gauges this often
 
 
+class MissingParams(BaseModel):
+    """What scoring does with a record that lacks some of the model's features (reported either way)."""
+
+    policy: Literal["refuse", "score"] = "refuse"  # score = always score, with a warning
+    max_importance_share: float = Field(0.5, ge=0, le=1)  # refuse above this share of importance absent
+    required: list[str] = Field(default_factory=list)  # refused whenever one of these is absent
+
+
+class ScoringParams(BaseModel):
+    missing: MissingParams = MissingParams()
+
+
 class Params(BaseModel):
     data: DataParams = DataParams()
     split: SplitParams = SplitParams()
@@ -169,6 +181,7 @@ class Params(BaseModel):
     reasons: ReasonParams = ReasonParams()
     fairness: FairnessParams = FairnessParams()
     stability: StabilityParams = StabilityParams()
+    scoring: ScoringParams = ScoringParams()
 
 
 def load_params(path: str | Path | None = None) -> Params:

@@ -193,7 +193,8 @@ class ColumnEncoder:
     def __init__(self, schema: FeatureSchema) -> None:
         self.schema = schema
         self.width = len(schema.features)
-        self.index = {spec.name: i for i, spec in enumerate(schema.features)}
+        self.names = schema.names()
+        self.index = {name: i for i, name in enumerate(self.names)}
         self._codes = [
             {category: float(code) for code, category in enumerate(spec.categories)}
             for spec in schema.features

@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 
 from ml.artifacts import SCORING_ARTIFACT
+from ml.config import MissingParams
 from ml.features import FeatureBuilder
+from ml.missing import MissingCheck, importance_shares
 from ml.schema import ColumnEncoder, FeatureSchema, encode_frame
 
 BOOSTER_FILE = "booster.txt"
@@ -53,6 +55,11 @@ class ScoringModel:
         self.builder = FeatureBuilder(schema)
         self.encoder = ColumnEncoder(schema)
         self._edges = np.array(meta.band_edges())
+        # Each raw input's share of the booster's gain, once per model: what an absent feature costs.
+        self.importance = importance_shares(
+            np.asarray(booster.feature_importance("gain"), dtype=float), self.builder, schema.names()
+        )
+        self._missing_check: MissingCheck | None = None
 
     @classmethod
     def load(cls, directory: str | Path) -> ScoringModel:
@@ -92,3 +99,10 @@ class ScoringModel:
 
     def feature_names(self) -> list[str]:
         return self.builder.feature_names
+
+    def missing_check(self, params: MissingParams) -> MissingCheck:
+        """The absent-feature policy for this model's inputs and importance (kept while `params` is)."""
+        check = self._missing_check
+        if check is None or check.params is not params:
+            check = self._missing_check = MissingCheck(self.encoder.names, self.importance, params)
+        return check

@@ -19,7 +19,15 @@ from api.csv_batch import score_csv
 from api.deps import Served, record_scored, request_id, single
 from api.model_holder import LoadedModel
 from api.schemas import BatchResponse, ErrorResponse, PredictRequest, PredictResponse
-from api.scoring import Scored, encode_one, reason_mode, reasons_for, score_one, score_records
+from api.scoring import (
+    Scored,
+    check_one,
+    encode_one,
+    reason_mode,
+    reasons_for,
+    score_one,
+    score_records,
+)
 from api.strict_json import StrictJsonRoute, loads_strict
 
 router = APIRouter(tags=["scoring"], route_class=StrictJsonRoute, dependencies=[Depends(require_scoring)])
@@ -45,6 +53,7 @@ async def predict(
     body: PredictRequest, request: Request, served: Served, reasons: ReasonsFlag = None
 ) -> PredictResponse:
     raw = encode_one(served, body.features)
+    absent = check_one(served, raw, request.app.state.scoring_params.missing)
     probability, decision, band = score_one(served, raw)
     scored = single(served, (probability, decision, band), body.features, raw)
     scored.reasons = reasons_for(served, raw, [decision], reason_mode(reasons))
@@ -58,6 +67,9 @@ async def predict(
         risk_band=band,
         threshold=served.model.meta.threshold,
         reasons=scored.row_reasons()[0],
+        missing_features=absent.features,
+        missing_importance=absent.share,
+        warning=absent.warning or None,
     )
 
 
@@ -100,6 +112,7 @@ async def predict_batch(
 ) -> Response:
     mode = reason_mode(reasons)
     settings = request.app.state.settings
+    missing = request.app.state.scoring_params.missing
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ("application/json", "multipart/form-data", "text/csv", "application/csv"):
         raise HTTPException(
@@ -117,7 +130,7 @@ async def predict_batch(
         if content_type == "application/json":
             width = served.model.encoder.width
             records = await _json_records(request, settings, width)
-            scored = await asyncio.to_thread(score_records, served, records, strict, mode)
+            scored = await asyncio.to_thread(score_records, served, records, strict, mode, missing)
             del records
         elif content_type == "multipart/form-data":
             form = await request.form(max_files=1, max_fields=4)
@@ -125,7 +138,14 @@ async def predict_batch(
             if not isinstance(upload, UploadFile):
                 raise HTTPException(422, "multipart upload needs a file field named 'file'")
             scored = await asyncio.to_thread(
-                score_csv, served, upload.file, strict, settings.csv_chunk_rows, settings.max_csv_rows, mode
+                score_csv,
+                served,
+                upload.file,
+                strict,
+                settings.csv_chunk_rows,
+                settings.max_csv_rows,
+                mode,
+                missing,
             )
         else:
             with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as spool:
@@ -133,7 +153,14 @@ async def predict_batch(
                     spool.write(chunk)
                 spool.seek(0)
                 scored = await asyncio.to_thread(
-                    score_csv, served, spool, strict, settings.csv_chunk_rows, settings.max_csv_rows, mode
+                    score_csv,
+                    served,
+                    spool,
+                    strict,
+                    settings.csv_chunk_rows,
+                    settings.max_csv_rows,
+                    mode,
+                    missing,
                 )
         await record_scored(request, served, scored)
         return StreamingResponse(_batch_json(served, scored), media_type="application/json")
@@ -195,18 +222,55 @@ def _batch_json(served: LoadedModel, scored: Scored) -> Iterator[bytes]:
         "scored": len(scored.rows),
         "rejected": scored.rejected,
         "errors": [error.as_dict() for error in scored.errors],
+        **_absent_fields(scored),
     }
     yield (json.dumps(head, separators=(",", ":"))[:-1] + ',"results":[').encode()
     rows = zip(
-        scored.rows, scored.probabilities, scored.decisions, scored.bands, scored.row_reasons(), strict=True
+        scored.rows,
+        scored.probabilities,
+        scored.decisions,
+        scored.bands,
+        scored.row_reasons(),
+        _row_missing(scored),
+        strict=True,
     )
     separator = ""
     while block := list(itertools.islice(rows, RESPONSE_BLOCK_ROWS)):
         text = ",".join(
-            f'{{"row":{row},"probability":{p!r},"decision":"{d}","risk_band":"{b}"'
+            f'{{"row":{row},"probability":{p!r},"decision":"{d}","risk_band":"{b}"{m}'
             + (f',"reasons":{json.dumps(r, separators=(",", ":"))}}}' if r is not None else "}")
-            for row, p, d, b, r in block
+            for row, p, d, b, r, m in block
         )
         yield (separator + text).encode()
         separator = ","
     yield b"]}"
+
+
+def _absent_fields(scored: Scored) -> dict[str, Any]:
+    """The request-level absent features (a CSV's header; for JSON, absent from every row)."""
+    absent = scored.absent
+    if absent is None:
+        return {"missing_features": [], "missing_importance": 0.0, "warning": None}
+    warning = absent.warning
+    if scored.missing is not None:  # JSON: say how many rows lacked something
+        lacking = sum(1 for features in scored.missing if features)
+        warning = (
+            f"{lacking} of {len(scored.missing)} scored rows lacked some of the model's features"
+            if lacking
+            else ""
+        )
+    return {
+        "missing_features": absent.features,
+        "missing_importance": absent.share,
+        "warning": warning or None,
+    }
+
+
+def _row_missing(scored: Scored) -> Iterator[str]:
+    """Each JSON row's absent features as a JSON fragment ('' for CSV rows, checked by header)."""
+    if scored.missing is None or scored.missing_shares is None:
+        return itertools.repeat("", len(scored.rows))
+    return (
+        f',"missing_features":{json.dumps(features, separators=(",", ":"))},"missing_importance":{share!r}'
+        for features, share in zip(scored.missing, scored.missing_shares, strict=True)
+    )

@@ -38,11 +38,13 @@ def test_predict_matches_the_model(api: Api, champion, example_record, champion_
     assert body["threshold"] == pytest.approx(champion_model.meta.threshold)
 
 
-def test_predict_missing_features_are_scored_as_missing(api: Api) -> None:
+def test_predict_missing_features_are_scored_as_missing_and_named(api: Api, example_record) -> None:
+    features = {name: value for name, value in example_record.items() if name != "OWN_CAR_AGE"}
     with api.client() as client:
-        response = client.post("/predict", json={"features": {"AMT_CREDIT": 500000.0}})
+        response = client.post("/predict", json={"features": features})
     assert response.status_code == 200
     assert 0 < response.json()["probability"] < 1
+    assert response.json()["missing_features"] == ["OWN_CAR_AGE"]
 
 
 def test_batch_json_reports_bad_rows_and_scores_good_ones(api: Api, example_record) -> None:

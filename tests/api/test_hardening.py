@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 
 import httpx
+import pandas as pd
 import pytest
 
 from ml.inference_log import read_inference_log
@@ -95,8 +96,9 @@ def test_a_wide_csv_header_is_refused_at_once(api: Api) -> None:
     assert time.perf_counter() - started < 5  # was 31 s of CPU (quadratic duplicate check)
 
 
-def test_csv_true_is_not_a_number(api: Api) -> None:
-    content = b"AMT_CREDIT,NAME_CONTRACT_TYPE\nTrue,Cash loans\n1000,Cash loans\n"
+def test_csv_true_is_not_a_number(api: Api, example_record) -> None:
+    rows = pd.DataFrame([{**example_record, "AMT_CREDIT": "True"}, example_record])
+    content = rows.to_csv(index=False).encode()
     with api.client() as client:
         response = client.post("/predict/batch", content=content, headers={"Content-Type": "text/csv"})
     body = response.json()
@@ -120,7 +122,7 @@ def test_every_row_answered_200_is_logged_even_with_blank_numbers(api: Api, exam
     blank = {**example_record, "AMT_CREDIT": "   "}
     batch = [example_record] * 49 + [blank] + [example_record] * 50
     with api.client() as client:
-        single = client.post("/predict", json={"features": {"AMT_CREDIT": " "}})
+        single = client.post("/predict", json={"features": blank})
         many = client.post("/predict/batch", json=batch)
     assert single.status_code == 200 and many.status_code == 200, many.text
     assert many.json()["scored"] == 100
