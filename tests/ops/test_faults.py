@@ -1,6 +1,6 @@
-"""Faults under bounded load (loopback only): MLflow killed, the API stopped with SIGTERM, and the
-inference log's PostgreSQL cut off behind a TCP proxy. Scoring must not fail, and no row that got a
-200 may be missing from the inference log."""
+"""Faults under bounded load (loopback only): MLflow killed (and a replica restarted while it is down),
+the API stopped with SIGTERM, and the inference log's PostgreSQL cut off behind a TCP proxy. Scoring
+must not fail, and no row that got a 200 may be missing from the inference log."""
 
 from __future__ import annotations
 
@@ -55,6 +55,8 @@ def _failed(answers: list[Answer]) -> list[Answer]:
 def test_scoring_survives_mlflow_going_down_and_health_recovers(
     tmp_path: Path, champion: Champion, records: list[dict[str, Any]]
 ) -> None:
+    """MLflow killed under load: no request fails and /health says degraded; a replica restarted while
+    MLflow is still down serves the copy in its disk cache; once MLflow is back, /health is healthy."""
     port = free_port()
     mlflow = _mlflow_on_the_same_store(champion.server, port, tmp_path / "mlflow")
     env = {
@@ -72,23 +74,34 @@ def test_scoring_survives_mlflow_going_down_and_health_recovers(
         mlflow.stop(signal.SIGKILL)
         killed_at = time.monotonic()
         degraded_after = _wait_for(lambda: health(api.url)["status"] == "degraded", 15, "/health degraded")
+        down = httpx.get(f"{api.url}/health", timeout=5)
         time.sleep(3)  # serving on while MLflow is away
-        mlflow = _mlflow_on_the_same_store(champion.server, port, tmp_path / "mlflow")
-        restarted_at = time.monotonic()
-        healthy_after = _wait_for(lambda: health(api.url)["status"] == "healthy", 30, "/health healthy again")
-        time.sleep(1)
         answers = load.stop()
+        stopped_at = time.monotonic()
+        # A restart while MLflow is down serves the copy cached on disk.
+        api.stop()
+        api = start_api(tmp_path / "api", env)
+        restarted = health(api.url)
+        source = httpx.get(f"{api.url}/model", timeout=5).json()["source"]
+        mlflow = _mlflow_on_the_same_store(champion.server, port, tmp_path / "mlflow")
+        healthy_after = _wait_for(lambda: health(api.url)["status"] == "healthy", 30, "/health healthy again")
     finally:
         api.stop()
         mlflow.stop()
-    during_outage = [a for a in answers if killed_at < a.started < restarted_at]
+    during_outage = [a for a in answers if killed_at < a.started < stopped_at]
     print(
         f"\nMLflow killed under load: {summary(answers)}; degraded after {degraded_after:.1f} s, "
         f"healthy {healthy_after:.1f} s after the restart; {len(during_outage)} requests while it was down"
     )
+    assert down.status_code == 200 and not down.json()["mlflow_reachable"] and down.json()["model_loaded"]
     assert not _failed(answers), _failed(answers)[:3]
     assert len(during_outage) > 100
     assert {a.model_version for a in answers} == {champion.version}
+    assert (restarted["status"], restarted["model_version"], source) == (
+        "degraded",
+        champion.version,
+        "cache",
+    )
 
 
 def test_sigterm_under_load_drains_every_answered_row_to_the_log(
