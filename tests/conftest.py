@@ -27,6 +27,9 @@ from tests.utils import (
     session_params,
 )
 
+# The images and their containers, shared by tests/images and tests/deploy.
+pytest_plugins = ["tests.images.fixtures"]
+
 
 @pytest.fixture(scope="session")
 def params() -> Params:

@@ -1,9 +1,10 @@
 """Helpers for the deployment tests: what the images and the blueprint say, and real
 processes started from them.
 
-No Docker engine is available, so an image is checked by running its Dockerfile's CMD (and the
-ENV of its final stage) as a local process, with the environment render.yaml gives the service
-and local stand-ins (SQLite, temp dirs) where the blueprint points at Render's database.
+The images themselves run as the session's containers (tests/images/fixtures.py); a one-off
+variant is checked by running its Dockerfile's CMD (and the ENV of its final stage) as a local
+process, with the environment render.yaml gives the service and local stand-ins (SQLite, temp
+dirs) where the blueprint points at Render's database.
 """
 
 from __future__ import annotations

@@ -7,8 +7,10 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
-from tests.deploy.deploy_helpers import LocalBlueprint, Started, blueprint_service
+from tests.deploy.deploy_helpers import LocalBlueprint, blueprint_service
+from tests.images.containers import Container
 
 
 def _as(service_env: dict[str, str], url: str) -> httpx.Client:
@@ -23,11 +25,14 @@ def test_only_mlflow_holds_the_admin_password() -> None:
         assert env["MLFLOW_TRACKING_PASSWORD"]["fromService"]["envVarKey"] != "MLFLOW_AUTH_ADMIN_PASSWORD"
 
 
+@pytest.mark.images
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_the_images_create_least_privilege_users(
-    mlflow_from_image: Started, api_from_image: Started, local_blueprint: LocalBlueprint
+    mlflow_container: Container, api_container: Container, blueprint: LocalBlueprint
 ) -> None:
-    console_env = local_blueprint.env("app", {})
-    with _as(console_env, mlflow_from_image.url) as console:
+    console_env = blueprint.env("app", {})
+    with _as(console_env, mlflow_container.url) as console:
         deadline = time.monotonic() + 60
         while (
             found := console.get("/api/2.0/mlflow/registered-models/get", params={"name": "credit-scoring"})
@@ -37,5 +42,5 @@ def test_the_images_create_least_privilege_users(
         assert found.status_code == 200
         body = {"name": "credit-scoring", "alias": "champion", "version": "1"}
         assert console.post("/api/2.0/mlflow/registered-models/alias", json=body).status_code == 403
-    health = httpx.get(api_from_image.url + "/health", timeout=10).json()
+    health = httpx.get(api_container.url + "/health", timeout=10).json()
     assert health["model_loaded"] and health["mlflow_reachable"], health

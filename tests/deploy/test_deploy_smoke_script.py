@@ -1,6 +1,6 @@
-"""scripts/smoke_test.py against real local servers: the stack started from the images' CMDs
-(healthy), a server that has been stopped (unreachable), and an API whose model alias points
-at nothing (up, but no model: not healthy)."""
+"""scripts/smoke_test.py against real local servers: a server that has been stopped (unreachable), and
+an API started from its image's CMD whose model alias points at nothing (up, but no model: not
+healthy). The healthy stack: tests/images/test_images_run.py runs it against the three containers."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ import pytest
 from tests.deploy.deploy_helpers import (
     REPO,
     LocalBlueprint,
-    Started,
     free_port,
     start_image_cmd,
     stop,
     wait_for_http,
 )
+from tests.images.containers import Container
 
 SCRIPT = REPO / "scripts" / "smoke_test.py"
 
@@ -28,23 +28,6 @@ pytestmark = pytest.mark.timeout(600)
 def smoke(*args: str) -> subprocess.CompletedProcess:
     argv = [sys.executable, str(SCRIPT), "--interval", "0.2", "--request-timeout", "10", *args]
     return subprocess.run(argv, capture_output=True, text=True, timeout=120)
-
-
-@pytest.mark.slow
-def test_local_stack_started_from_the_images_passes(
-    request: pytest.FixtureRequest, mlflow_from_image: Started, tmp_path: Path
-) -> None:
-    urls = ["--mlflow-url", mlflow_from_image.url]
-    for name, fixture in (("api", "api_from_image"), ("app", "app_from_image")):
-        try:
-            urls += [f"--{name}-url", request.getfixturevalue(fixture).url]
-        except pytest.skip.Exception:
-            continue  # that service's code does not exist yet; the others are still checked
-    summary = tmp_path / "summary.md"
-    result = smoke(*urls, "--timeout", "30", "--summary", str(summary))
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert f"| mlflow | {mlflow_from_image.url}/health | ok | 200 |" in summary.read_text()
-    assert summary.read_text().count("| ok |") == len(urls) // 2
 
 
 def test_stopped_service_fails_with_exit_1_after_retrying(tmp_path: Path) -> None:
@@ -65,11 +48,13 @@ def test_no_url_is_a_usage_error() -> None:
     assert "give at least one of --mlflow-url, --api-url, --app-url" in result.stderr
 
 
+@pytest.mark.images  # the session's MLflow container (tests/images/fixtures.py)
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_api_without_a_model_is_not_healthy(
-    mlflow_from_image: Started, local_blueprint: LocalBlueprint, tmp_path: Path
+    mlflow_container: Container, blueprint: LocalBlueprint, tmp_path: Path
 ) -> None:
-    env = local_blueprint.env("api", {"MLFLOW_TRACKING_URI": mlflow_from_image.url}) | {
+    env = blueprint.env("api", {"MLFLOW_TRACKING_URI": mlflow_container.url}) | {
         "MODEL_NAME": "no-such-model"
     }
     api = start_image_cmd("api", env, tmp_path / "api.log")

@@ -1,7 +1,8 @@
-"""One build of the three images and one set of containers for every image test, run the way the
-blueprint runs them: MLflow with basic auth on, PostgreSQL (a database of the session's own, shared
-as on Render) and artifacts in an S3 bucket (moto_server); the API serving the champion trained from
-the host; the console pointed at the API. Each container gets Render free's 512 MB.
+"""One build of the three images and one set of containers for the whole session, shared by tests/images
+and tests/deploy (a plugin of tests/conftest.py), run the way the blueprint runs them: MLflow with
+basic auth on, PostgreSQL (a database of the session's own, shared as on Render) and artifacts in an
+S3 bucket (moto_server); the API serving the champion trained from the host; the console pointed at
+the API. Each container gets Render free's 512 MB.
 
 The API container reads a params.yaml whose quality gate differs from the shipped one (mounted at
 PARAMS_PATH), so the tests see which gate it applies. Peak memory per container is printed at the end.

@@ -17,8 +17,8 @@ import httpx
 import pandas as pd
 import pytest
 
-from tests.images.conftest import API_GATE_MIN_AUC, BUCKET, REPORT, Versions, _boto_keys
 from tests.images.containers import MEMORY_LIMIT_BYTES, Container
+from tests.images.fixtures import API_GATE_MIN_AUC, BUCKET, REPORT, Versions, _boto_keys
 from tests.servers import ROOT
 
 pytestmark = [pytest.mark.images, pytest.mark.slow, pytest.mark.timeout(1800)]
@@ -135,7 +135,7 @@ def test_drift_check_asked_of_the_api_says_where_drift_runs(api_container: Conta
 
 
 def test_smoke_script_passes_against_the_three_containers(
-    mlflow_container: Container, api_container: Container, app_container: Container
+    mlflow_container: Container, api_container: Container, app_container: Container, tmp_path: Path
 ) -> None:
     urls = [
         "--mlflow-url",
@@ -154,6 +154,8 @@ def test_smoke_script_passes_against_the_three_containers(
             "60",
             "--interval",
             "2",
+            "--summary",
+            str(tmp_path / "summary.md"),
         ],
         capture_output=True,
         text=True,
@@ -161,6 +163,10 @@ def test_smoke_script_passes_against_the_three_containers(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count(" ok ") == 3, result.stdout
+    summary = (tmp_path / "summary.md").read_text()
+    assert (
+        f"| mlflow | {mlflow_container.url}/health | ok | 200 |" in summary and summary.count("| ok |") == 3
+    )
 
 
 def test_zz_no_container_was_oom_killed(containers: dict[str, Container]) -> None:
