@@ -11,8 +11,19 @@ from tests.servers import ROOT
 
 pytestmark = [pytest.mark.images, pytest.mark.slow, pytest.mark.timeout(1800)]
 
-API_IMAGE_MAX_MB = 470  # measured 460 MB on Debian bookworm's Python; 800 MB with the full MLflow client
-LEFT_OUT_OF_THE_API = ("mlflow", "evidently", "scikit-learn", "matplotlib", "streamlit", "pip")
+API_IMAGE_MAX_MB = (
+    450  # issue 12's aim; measured 444 MB on Debian bookworm's Python, 800 MB with the full MLflow client
+)
+LEFT_OUT_OF_THE_API = (
+    "mlflow",
+    "evidently",
+    "scikit-learn",
+    "matplotlib",
+    "streamlit",
+    "pip",
+    "psycopg",
+    "databricks-sdk",
+)
 
 
 @pytest.mark.parametrize("service", ["api", "app"])
@@ -37,3 +48,23 @@ def test_api_image_carries_only_what_the_api_imports(images) -> None:
     )
     assert run_once("api", "python", "-c", code) == ""
     assert images["api"] < API_IMAGE_MAX_MB, images
+
+
+def test_the_api_image_verifies_an_oidc_providers_rs256_token(images) -> None:
+    """JWT_JWKS_URL (an OIDC provider's RS256 keys) needs `cryptography`: an image without it refuses
+    every such token. The token is signed here; the image checks it with the provider's public JWK."""
+    import json
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = jwt.encode({"sub": "ana", "role": "risk_analyst"}, key, algorithm="RS256")
+    public_jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())
+    code = (
+        "import json, os, jwt\n"
+        "key = jwt.PyJWK(json.loads(os.environ['JWK'])).key\n"
+        "print(json.dumps(jwt.decode(os.environ['TOKEN'], key, algorithms=['RS256'])))\n"
+    )
+    out = run_once("api", "python", "-c", code, env={"JWK": public_jwk, "TOKEN": token})
+    assert json.loads(out) == {"sub": "ana", "role": "risk_analyst"}
