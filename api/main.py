@@ -25,6 +25,7 @@ from api.model_holder import ModelHolder
 from api.registry_actions import RegistryActions
 from api.routes import drift, explain, fairness, health, model, models, outcomes, performance, predict
 from api.routes import metrics as metrics_route
+from api.runtime import settle_heap
 from api.security import install_security
 from ml.config import load_params
 from ml.inference_log import InferenceLogWriter
@@ -59,6 +60,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if holder.current is None:
         logger.error("no model loaded: serving 503 until one arrives", extra={"reason": holder.last_error})
     poller = asyncio.create_task(holder.poll_forever(settings.model_poll_interval_s))
+    settle_heap()
     logger.info(
         "api ready",
         extra={"model_version": holder.current.version if holder.current else None, "port": settings.port},

@@ -5,6 +5,7 @@ needs a real process (hot swap, SIGTERM, MLflow outages, the entry point) keeps 
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -95,3 +96,8 @@ def test_bad_input_is_a_4xx_in_the_error_shape(
     assert isinstance(body["detail"], str) and body["detail"] and isinstance(body.get("errors", []), list)
     if field:
         assert field in {error["field"] for error in body["errors"]}, body
+
+
+def test_start_up_leaves_the_heap_frozen(client: TestClient) -> None:
+    """Full collections must not walk the ~160,000 start-up objects under load (bench/README.md)."""
+    assert gc.get_freeze_count() > 10_000
