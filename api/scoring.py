@@ -188,9 +188,9 @@ def encode_one(served: LoadedModel, record: dict[str, Any]) -> np.ndarray:
 
 def score_one(served: LoadedModel, raw: np.ndarray) -> tuple[float, str, str]:
     """Probability of default, decision and risk band for one encoded record."""
-    probabilities = served.model.predict_raw(raw)
-    decisions, bands = decide(served, probabilities)
-    return float(probabilities[0]), decisions[0], bands[0]
+    probability = served.model.predict_one(raw)
+    decisions, bands = decide(served, np.array([probability]))
+    return probability, decisions[0], bands[0]
 
 
 def score_encoded(

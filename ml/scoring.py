@@ -19,6 +19,7 @@ from ml.config import MissingParams
 from ml.features import FeatureBuilder
 from ml.missing import MissingCheck, importance_shares
 from ml.schema import ColumnEncoder, FeatureSchema, encode_frame
+from ml.single_row import SingleRowPredictor
 
 BOOSTER_FILE = "booster.txt"
 SCHEMA_FILE = "schema.json"
@@ -60,6 +61,7 @@ class ScoringModel:
             np.asarray(booster.feature_importance("gain"), dtype=float), self.builder, schema.names()
         )
         self._missing_check: MissingCheck | None = None
+        self._single: SingleRowPredictor | None = None
 
     @classmethod
     def load(cls, directory: str | Path) -> ScoringModel:
@@ -82,6 +84,16 @@ class ScoringModel:
     def predict_raw(self, raw: np.ndarray) -> np.ndarray:
         """Probabilities of default for an encoded raw matrix."""
         return np.asarray(self.booster.predict(self.builder.build(raw), num_threads=1))
+
+    def predict_one(self, raw: np.ndarray) -> float:
+        """Probability of default for one encoded record (a (1, width) raw matrix), through
+        LightGBM's single-row fast path: the same number as `predict_raw`, at a fraction of its cost."""
+        return self._single_row().predict(self.builder.build(raw))
+
+    def _single_row(self) -> SingleRowPredictor:
+        if self._single is None:
+            self._single = SingleRowPredictor(self.booster, len(self.builder.feature_names))
+        return self._single
 
     def predict_frame(self, frame: pd.DataFrame) -> np.ndarray:
         return self.predict_raw(encode_frame(frame, self.schema))
