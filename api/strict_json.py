@@ -9,13 +9,16 @@ floats (so they are refused as out of range with their field name, not as unpars
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import orjson
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 MAX_INT_DIGITS = 100
+_LONG_DIGITS = re.compile(rb"\d{19}")  # an integer orjson may not keep exact (beyond 64 bits)
 
 
 def _reject_constant(name: str) -> Any:
@@ -27,7 +30,18 @@ def _parse_int(text: str) -> int | float:
 
 
 def loads_strict(data: bytes | bytearray | str) -> Any:
-    """json.loads without NaN/Infinity; every failure is a JSONDecodeError."""
+    """json.loads without NaN/Infinity; every failure is a JSONDecodeError.
+
+    orjson parses first (~5x faster; NaN, Infinity, lone surrogates and deep nesting are errors
+    there): what it accepts, json.loads reads to the same values, except integers beyond 64 bits,
+    which orjson turns into floats; a body with a run of 19 digits or more skips it. Whatever orjson
+    refuses is parsed again by json.loads, so the answer and its message stay the strict parser's.
+    """
+    if not _LONG_DIGITS.search(data.encode() if isinstance(data, str) else data):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
     try:
         return json.loads(data, parse_constant=_reject_constant, parse_int=_parse_int)
     except json.JSONDecodeError:

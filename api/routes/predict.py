@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
 from starlette.datastructures import UploadFile
@@ -51,26 +52,29 @@ ReasonsFlag = Annotated[
 @router.post("/predict", response_model=PredictResponse, responses=ERRORS, max_body_size=1024 * 1024)
 async def predict(
     body: PredictRequest, request: Request, served: Served, reasons: ReasonsFlag = None
-) -> PredictResponse:
+) -> Response:
+    """The answer is a PredictResponse (the documented contract), written with orjson directly: FastAPI
+    would validate and re-encode it through pydantic and json, ~10% of a request's CPU."""
     raw = encode_one(served, body.features)
     absent = check_one(served, raw, request.app.state.scoring_params.missing)
     probability, decision, band = score_one(served, raw)
     scored = single(served, (probability, decision, band), body.features, raw)
     scored.reasons = reasons_for(served, raw, [decision], reason_mode(reasons))
     await record_scored(request, served, scored)
-    return PredictResponse(
-        request_id=request_id(),
-        model_name=served.name,
-        model_version=served.version,
-        probability=probability,
-        decision=decision,
-        risk_band=band,
-        threshold=served.model.meta.threshold,
-        reasons=scored.row_reasons()[0],
-        missing_features=absent.features,
-        missing_importance=absent.share,
-        warning=absent.warning or None,
-    )
+    answer = {
+        "request_id": request_id(),
+        "model_name": served.name,
+        "model_version": served.version,
+        "probability": probability,
+        "decision": decision,
+        "risk_band": band,
+        "threshold": served.model.meta.threshold,
+        "reasons": scored.row_reasons()[0],
+        "missing_features": absent.features,
+        "missing_importance": float(absent.share),
+        "warning": absent.warning or None,
+    }
+    return Response(orjson.dumps(answer), media_type="application/json")
 
 
 BATCH_BODY = {
