@@ -11,6 +11,7 @@ import re
 import time
 import uuid
 
+from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import metrics
@@ -47,10 +48,7 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
-            metrics.REQUESTS.labels(scope["method"], path, str(status)).inc()
-            metrics.LATENCY.labels(path).observe(elapsed)
-            if status >= 400:
-                metrics.ERRORS.labels(path, str(status)).inc()
+            _count(scope["method"], path, status, elapsed)
             access_log.info(
                 "request",
                 extra={
@@ -62,6 +60,30 @@ class RequestContextMiddleware:
                 },
             )
             request_id_var.reset(token)
+
+
+_CHILDREN_MAX = 1_000
+_children: dict[tuple[str, str, int], tuple[Counter, Histogram, Counter | None]] = {}
+
+
+def _count(method: str, path: str, status: int, elapsed: float) -> None:
+    """Count one request; the labelled series are looked up once per (method, route, status), not per
+    request (`labels()` takes a lock and builds its key each call)."""
+    key = (method, path, status)
+    children = _children.get(key)
+    if children is None:
+        children = (
+            metrics.REQUESTS.labels(method, path, str(status)),
+            metrics.LATENCY.labels(path),
+            metrics.ERRORS.labels(path, str(status)) if status >= 400 else None,
+        )
+        if len(_children) < _CHILDREN_MAX:  # methods come from clients: keep the table bounded
+            _children[key] = children
+    requests, latency, errors = children
+    requests.inc()
+    latency.observe(elapsed)
+    if errors is not None:
+        errors.inc()
 
 
 # A random prefix per process and a counter: unique like uuid4, without an os.urandom call per request
