@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from api.auth import require
+from api.deps import SettingsDep
 from api.identity_roles import Permission
 from api.routes.predict import ERRORS, SPOOL_BYTES, _json_records
 from api.schemas import RowError
@@ -75,9 +76,9 @@ class OutcomesResponse(BaseModel):
 )
 async def post_outcomes(
     request: Request,
+    settings: SettingsDep,
     strict: Annotated[bool, Query(description="Store nothing if any row is refused.")] = False,
 ) -> OutcomesResponse:
-    settings = request.app.state.settings
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         records = await _json_records(request, settings, len(COLUMNS))
