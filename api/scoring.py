@@ -154,7 +154,7 @@ def predict_many(served: LoadedModel, raw: np.ndarray) -> np.ndarray:
     return np.asarray(model.booster.predict(model.builder.build(raw)))
 
 
-def judge_absent(check: MissingCheck, mask: np.ndarray, row: int | None, what: str) -> Absent:
+def judge_absent(check: MissingCheck, mask: np.ndarray, row: int | None) -> Absent:
     """The absent features of one record or CSV header (`mask`: True = absent); InputError naming them
     when params.yaml scoring.missing refuses it."""
     if not mask.any():
@@ -162,20 +162,20 @@ def judge_absent(check: MissingCheck, mask: np.ndarray, row: int | None, what: s
     absence = check.assess(mask.reshape(1, -1))
     share = float(absence.shares[0])
     if absence.refused[0]:
-        raise InputError(check.errors(mask, share, row), f"{what} not scored: {check.refusal(mask, share)}")
+        raise InputError(check.errors(mask, share, row), check.refusal(mask, share))
     return Absent(check.features(mask), share, check.summary(mask, share))
 
 
 def check_one(served: LoadedModel, raw: np.ndarray, params: MissingParams) -> Absent:
     """The features one encoded record lacks (absent or null); InputError when the policy refuses it."""
-    return judge_absent(served.model.missing_check(params), np.isnan(raw[0]), None, "the client was")
+    return judge_absent(served.model.missing_check(params), np.isnan(raw[0]), None)
 
 
 def check_header(served: LoadedModel, header: Sequence[str], params: MissingParams) -> Absent:
     """The model's features a CSV header lacks; InputError (line 1) when the policy refuses the file."""
     given = set(header)
     mask = np.array([name not in given for name in served.model.encoder.names], dtype=bool)
-    return judge_absent(served.model.missing_check(params), mask, 1, "the CSV was")
+    return judge_absent(served.model.missing_check(params), mask, 1)
 
 
 def encode_one(served: LoadedModel, record: dict[str, Any]) -> np.ndarray:

@@ -35,15 +35,37 @@ class Engineered:
     name: str
     inputs: tuple[str, ...]
     compute: Callable[..., np.ndarray]
+    description: str  # what it is made of, for people (the console's explanation)
 
 
 ENGINEERED: tuple[Engineered, ...] = (
-    Engineered("CREDIT_ANNUITY_RATIO", ("AMT_CREDIT", "AMT_ANNUITY"), _ratio),
-    Engineered("CREDIT_GOODS_RATIO", ("AMT_CREDIT", "AMT_GOODS_PRICE"), _ratio),
-    Engineered("CREDIT_INCOME_RATIO", ("AMT_CREDIT", "AMT_INCOME_TOTAL"), _ratio),
-    Engineered("ANNUITY_INCOME_RATIO", ("AMT_ANNUITY", "AMT_INCOME_TOTAL"), _ratio),
-    Engineered("EMPLOYED_BIRTH_RATIO", ("DAYS_EMPLOYED", "DAYS_BIRTH"), _ratio),
-    Engineered("EXT_SOURCE_MEAN", ("EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3"), _nanmean),
+    Engineered(
+        "CREDIT_ANNUITY_RATIO",
+        ("AMT_CREDIT", "AMT_ANNUITY"),
+        _ratio,
+        "credit amount / annuity (years to repay)",
+    ),
+    Engineered(
+        "CREDIT_GOODS_RATIO", ("AMT_CREDIT", "AMT_GOODS_PRICE"), _ratio, "credit amount / price of the goods"
+    ),
+    Engineered(
+        "CREDIT_INCOME_RATIO", ("AMT_CREDIT", "AMT_INCOME_TOTAL"), _ratio, "credit amount / yearly income"
+    ),
+    Engineered(
+        "ANNUITY_INCOME_RATIO", ("AMT_ANNUITY", "AMT_INCOME_TOTAL"), _ratio, "annuity / yearly income"
+    ),
+    Engineered(
+        "EMPLOYED_BIRTH_RATIO",
+        ("DAYS_EMPLOYED", "DAYS_BIRTH"),
+        _ratio,
+        "days employed / age in days (share of life in the current job)",
+    ),
+    Engineered(
+        "EXT_SOURCE_MEAN",
+        ("EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3"),
+        _nanmean,
+        "mean of the three external scores (of those given)",
+    ),
 )
 
 

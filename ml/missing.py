@@ -89,10 +89,10 @@ class MissingCheck:
         """Why the policy refuses a row, in one sentence."""
         required = [self.names[i] for i in self.required if row[i]]
         if required:
-            return f"required feature(s) absent: {', '.join(required)} (params.yaml scoring.missing.required)"
+            return f"Not scored: required feature(s) absent: {', '.join(required)} (params.yaml scoring.missing.required)"
         first = ", ".join(self.features(row)[:5])
         return (
-            f"{int(row.sum())} of the model's {len(self.names)} features absent, carrying {share:.0%} of its "
+            f"Not scored: {int(row.sum())} of the model's {len(self.names)} features absent, carrying {share:.0%} of its "
             f"importance, above the {self.params.max_importance_share:.0%} params.yaml scoring.missing "
             f"allows; the most important absent: {first}"
         )

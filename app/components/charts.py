@@ -40,22 +40,21 @@ def probability_gauge(probability: float, threshold: float) -> go.Figure:
     return figure.update_layout(height=260, **_LAYOUT)
 
 
-def contributions_waterfall(base_value: float, contributions: Sequence[tuple[str, float]]) -> go.Figure:
-    """From the model's base value to this client's score (log-odds), one step per top feature.
-
-    The axis is zoomed on the steps: the base value is far from zero and would flatten them.
-    """
-    names = [name for name, _ in contributions]
-    values = [value for _, value in contributions]
-    path = [base_value + sum(values[:i]) for i in range(len(values) + 1)]
-    margin = max((max(path) - min(path)) * 0.15, 0.05)
+def contributions_waterfall(base_probability: float, steps: Sequence[tuple[str, float]]) -> go.Figure:
+    """From the model's average probability of default to this client's, one step per feature, in
+    percentage points (score_view.probability_steps). The axis is zoomed on the steps."""
+    names = [name for name, _ in steps]
+    values = [points for _, points in steps]
+    start = base_probability * 100
+    path = [start + sum(values[:i]) for i in range(len(values) + 1)]
+    margin = max((max(path) - min(path)) * 0.15, 0.5)
     figure = go.Figure(
         go.Waterfall(
             orientation="h",
             measure=["absolute", *["relative"] * len(values), "total"],
-            y=["base value", *names, "top features total"],
-            x=[base_value, *values, 0],
-            text=[f"{base_value:.2f}", *(f"{v:+.3f}" for v in values), f"{path[-1]:.2f}"],
+            y=["model average", *names, "this client"],
+            x=[start, *values, 0],
+            text=[f"{start:.1f}%", *(f"{v:+.1f} pp" for v in values), f"{path[-1]:.1f}%"],
             textposition="outside",
             increasing={"marker": {"color": REFUSE_COLOR}},
             decreasing={"marker": {"color": APPROVE_COLOR}},
@@ -63,10 +62,13 @@ def contributions_waterfall(base_value: float, contributions: Sequence[tuple[str
         )
     )
     return figure.update_layout(
-        title="Why: contributions to the score (log-odds; red raises the risk, green lowers it)",
+        title="Probability of default, step by step (pp = percentage points; red raises the risk)",
         height=140 + 28 * len(values),
         yaxis={"autorange": "reversed"},
-        xaxis={"range": [min(path) - margin, max(path) + margin], "title": "log-odds of default"},
+        xaxis={
+            "range": [max(min(path) - margin, 0), min(max(path) + margin, 100)],
+            "title": "probability of default (%)",
+        },
         showlegend=False,
         **_LAYOUT,
     )

@@ -1,7 +1,8 @@
 """The client form, built from the served model's feature schema (so a new model needs no code change).
 
 The features an analyst looks at first come first; the rest sit in an expander. Every field is
-pre-filled, from the schema's example client or from a client picked in an uploaded file.
+pre-filled, from the schema's example client or from a client picked in an uploaded file, and says
+what it means and its unit (app/feature_help.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+
+from app.feature_help import field_help
 
 # What an analyst checks first on a Home Credit application, in reading order (absent ones are skipped).
 FIRST_FEATURES = (
@@ -66,13 +69,15 @@ def _number_field(spec: dict[str, Any], value: Any, key: str) -> float | int | N
         step = 0.01 if (high is not None and low is not None and high - low <= 10) else 1.0
     if value is not None and low is not None and high is not None:
         value = min(max(value, low), high)
-    return st.number_input(spec["name"], min_value=low, max_value=high, value=value, step=step, key=key)
+    return st.number_input(
+        spec["name"], min_value=low, max_value=high, value=value, step=step, key=key, help=field_help(spec)
+    )
 
 
 def _category_field(spec: dict[str, Any], value: Any, key: str) -> str | None:
     options = [MISSING, *spec.get("categories", [])]
     index = options.index(str(value)) if value is not None and str(value) in options else 0
-    choice = st.selectbox(spec["name"], options, index=index, key=key)
+    choice = st.selectbox(spec["name"], options, index=index, key=key, help=field_help(spec))
     return None if choice == MISSING else choice
 
 

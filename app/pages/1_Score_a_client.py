@@ -1,5 +1,6 @@
-"""Score one client: a form pre-filled from the example client (or a client from a CSV), then the
-probability against the threshold, the decision, the risk band and the explanation."""
+"""Score one client: a form pre-filled from the example client (or a client from a CSV), then, headed
+by whose it is, the decision in a sentence, the probability against the threshold, the reasons and the
+explanation. Picking another client clears the previous result."""
 
 from __future__ import annotations
 
@@ -16,12 +17,12 @@ client = session.api_client()
 
 model = feedback.load(client.model)
 schema = model["feature_schema"]
-values, source = client_picker.pick_client(schema["features"], schema.get("id_column"))
-features = client_form.client_form(schema["features"], values, form_key=f"client-form-{source}")
+picked = client_picker.pick_client(schema["features"], schema.get("id_column"))
+previous = st.session_state.get("scored")
+if previous is not None and previous.source != picked.key:
+    del st.session_state["scored"]  # another client: the last result is not theirs
+features = client_form.client_form(schema["features"], picked.values, form_key=f"client-form-{picked.key}")
 if features is not None:
-    st.session_state["scored"] = (
-        feedback.load(client.predict, features),
-        feedback.try_load("The explanation", client.explain, features),
-    )
+    st.session_state["scored"] = score_result.score(client, picked.key, picked.label, features)
 if "scored" in st.session_state:
-    score_result.render(*st.session_state["scored"])
+    score_result.render(st.session_state["scored"])
