@@ -1,22 +1,24 @@
-"""Scoring an uploaded CSV: checked line by line for structure, parsed in chunks with pandas, every
-chunk validated by the model's `ColumnEncoder` (the same rules as JSON) and scored in one predict call.
+"""Scoring an uploaded CSV: checked line by line for structure, parsed in blocks by pyarrow's
+multi-threaded reader as text columns, every block validated by the model's `ColumnEncoder` (the same
+rules as JSON) straight into the raw matrix and scored in one predict call.
 
 Rows are reported by CSV line number (header = line 1, one record per line). The structural check
-runs before pandas because pandas' C parser silently truncates a value at a NUL byte and fills a
-line with too few fields with missing values; both are refused here with their line number.
+runs before parsing because a parser refuses a line with the wrong number of fields without its line
+number (pandas silently filled a short one) and C parsers cut a value at a NUL byte; both are
+refused here with their line number.
 """
 
 from __future__ import annotations
 
 import csv
-import re
-import warnings
+import io
 from collections import Counter
 from collections.abc import Iterator
 from typing import IO
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 
 from api.model_holder import LoadedModel
 from api.scoring import InputError, ReasonMode, Scored, TooLargeError, check_header, score_encoded
@@ -24,7 +26,13 @@ from ml.config import MissingParams
 from ml.data import csv_line
 from ml.schema import FieldError
 
-_PARSER_LINE = re.compile(r"line (\d+)")
+# pandas' default missing-value markers (what `pd.read_csv` read as NaN when this path used it)
+MISSING_TEXTS = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+]  # fmt: skip
+MIN_BLOCK_BYTES = 64 * 1024
+SCAN_BLOCK_BYTES = 8 * 1024 * 1024
 MAX_HEADER_BYTES = 256 * 1024
 MAX_COLUMNS = 2_000
 MAX_LINE_BYTES = 1024 * 1024
@@ -43,45 +51,53 @@ def score_csv(
     header lacking more of the model's features than the `missing` policy allows."""
     schema = served.model.schema
     header = _read_header(stream)
-    _check_lines(stream, len(header), max_rows)
+    rows = _scan(stream, max_rows)
+    if rows is None or len(header) == 1:
+        rows = _check_lines(stream, len(header), max_rows)
     known = set(schema.names())
     ignored = {schema.id_column, schema.target}
     unknown = [name for name in header if name not in known and name not in ignored]
     if unknown:
         raise InputError([FieldError(name, "unknown column for this model", 1) for name in unknown[:100]])
     absent = check_header(served, header, missing or MissingParams(policy="score"))
-    categorical = {
-        name: "string" for name in header if name in known and schema.spec(name).kind == "categorical"
-    }
-    if schema.id_column in header:
-        categorical[schema.id_column] = "string"
     total = Scored([], [], [], [], [], [])
     try:
-        for chunk in _chunks(stream, chunk_rows, categorical):
-            total.extend(_score_chunk(served, chunk, total.total, strict, reasons))
-    except pd.errors.ParserWarning as exc:
-        raise InputError([FieldError("", f"malformed CSV: {exc}")], "malformed CSV") from exc
-    except pd.errors.ParserError as exc:
-        if "out of memory" in str(exc):
-            raise MemoryError("parsing the CSV ran out of memory") from exc
-        match = _PARSER_LINE.search(str(exc))
-        line = int(match.group(1)) if match else None
-        raise InputError([FieldError("", f"malformed CSV: {exc}", line)], "malformed CSV") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError([FieldError("", f"not UTF-8 text: {exc.reason}")], "malformed CSV") from exc
+        for batch in _batches(stream, header, chunk_rows, rows):
+            total.extend(_score_batch(served, batch, total.total, strict, reasons))
+    except pa.ArrowInvalid as exc:
+        stream.seek(0)
+        _check_lines(stream, len(header), max_rows)  # a line-numbered answer for a structural fault
+        text = str(exc)
+        if "UTF8" in text or "UTF-8" in text:
+            raise InputError([FieldError("", f"not UTF-8 text: {text}")], "malformed CSV") from exc
+        raise InputError([FieldError("", f"malformed CSV: {text}")], "malformed CSV") from exc
+    except pa.ArrowMemoryError as exc:
+        raise MemoryError("parsing the CSV ran out of memory") from exc
     if total.total == 0:
         raise InputError([FieldError("", "the CSV has a header but no rows", 2)], "empty CSV")
     total.absent = absent
     return total
 
 
-def _chunks(stream: IO[bytes], chunk_rows: int, dtypes: dict[str, str]) -> Iterator[pd.DataFrame]:
-    with warnings.catch_warnings():
-        # A line with more fields than the header would otherwise silently become an index: refuse it.
-        warnings.simplefilter("error", pd.errors.ParserWarning)
-        yield from pd.read_csv(
-            stream, chunksize=chunk_rows, dtype=dtypes, encoding="utf-8-sig", index_col=False
-        )
+def _batches(stream: IO[bytes], header: list[str], chunk_rows: int, rows: int) -> Iterator[pa.RecordBatch]:
+    """Blocks of about `chunk_rows` records, every column as text (the encoder judges the values);
+    pyarrow parses and converts each block on every core. Empty cells and pandas' missing markers are
+    null, as `pd.read_csv` read them, so a CSV means what it meant."""
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    block = max(MIN_BLOCK_BYTES, size * chunk_rows // max(rows, 1))
+    yield from pa_csv.open_csv(
+        stream,
+        read_options=pa_csv.ReadOptions(block_size=block, use_threads=True),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(header, pa.string()),
+            null_values=MISSING_TEXTS,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
+    )
 
 
 def _read_header(stream: IO[bytes]) -> list[str]:
@@ -109,12 +125,32 @@ def _read_header(stream: IO[bytes]) -> list[str]:
     return names
 
 
-def _check_lines(stream: IO[bytes], width: int, max_rows: int) -> None:
-    """Refuse, with the line number, what pandas would silently get wrong: a NUL byte, a line with
-    fewer fields than the header, a blank line before the last record; and more than `max_rows` rows.
+def _scan(stream: IO[bytes], max_rows: int) -> int | None:
+    """The number of records when a quick pass at C speed finds nothing `_check_lines` would refuse
+    (no NUL byte, no empty line, not too many lines), else None. Lines with the wrong number of fields
+    are left to the parser, whose refusal sends the file through `_check_lines` for the line number."""
+    lines, last = 0, b"\n"
+    while block := stream.read(SCAN_BLOCK_BYTES):
+        if b"\x00" in block or b"\n\n" in block or b"\n\r\n" in block:
+            stream.seek(0)
+            return None
+        if last == b"\n" and block[:1] in (b"\n", b"\r"):
+            stream.seek(0)
+            return None
+        lines += block.count(b"\n")
+        last = block[-1:]
+    stream.seek(0)
+    records = lines + (last != b"\n") - 1
+    return records if records <= max_rows else None
+
+
+def _check_lines(stream: IO[bytes], width: int, max_rows: int) -> int:
+    """Refuse, with the line number, what the parser would get wrong or refuse without saying where:
+    a NUL byte, a line with fewer or more fields than the header, a blank line before the last record;
+    and more than `max_rows` rows. Returns the number of records.
 
     A line with a quote is counted with the csv module (a quoted field may hold commas); a record
-    spanning lines (a quoted newline) is left to pandas, as it would be counted wrongly here.
+    spanning lines (a quoted newline) is left to the parser, as it would be counted wrongly here.
     """
     blank_at = None
     rows = 0
@@ -140,9 +176,10 @@ def _check_lines(stream: IO[bytes], width: int, max_rows: int) -> None:
                 [FieldError("", f"more than {max_rows} rows; split the file", number)], "CSV too large"
             )
         fields = _field_count(line)
-        if fields is not None and fields < width:
+        if fields is not None and fields != width:
             raise _malformed(number, f"{fields} fields where the header has {width}")
     stream.seek(0)
+    return rows
 
 
 def _field_count(line: bytes) -> int | None:
@@ -161,11 +198,11 @@ def _malformed(line: int, reason: str) -> InputError:
     return InputError([FieldError("", f"malformed CSV: {reason}", line)], f"malformed CSV at line {line}")
 
 
-def _score_chunk(
-    served: LoadedModel, chunk: pd.DataFrame, offset: int, strict: bool, reasons: ReasonMode
+def _score_batch(
+    served: LoadedModel, batch: pa.RecordBatch, offset: int, strict: bool, reasons: ReasonMode
 ) -> Scored:
-    lines = csv_line(offset) + np.arange(len(chunk))
-    encoded = served.model.encoder.encode_table(chunk, lines.tolist())
+    lines = csv_line(offset) + np.arange(batch.num_rows)
+    encoded = served.model.encoder.encode_arrow(batch, lines.tolist())
     ids = served.model.schema.id_column
-    client_ids = chunk[ids].tolist() if ids in chunk.columns else [None] * len(chunk)
+    client_ids = batch.column(ids).to_pylist() if ids in batch.schema.names else [None] * batch.num_rows
     return score_encoded(served, encoded, lines, client_ids, strict, reasons)

@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, Field
 
 from ml.domain import KNOWN_RANGES
@@ -203,6 +205,7 @@ class ColumnEncoder:
         bounds = [s.bounds if n else (-np.inf, np.inf) for s, n in zip(schema.features, numeric, strict=True)]
         self._low = np.array([low for low, _ in bounds])
         self._high = np.array([high for _, high in bounds])
+        self._category_sets = [pa.array(spec.categories, pa.string()) for spec in schema.features]
 
     def encode_records(self, records: Sequence[Any], rows: Sequence[int | None] | None = None) -> Encoded:
         """Records (dicts of raw values, e.g. parsed JSON) as a raw matrix; `rows` number them in errors."""
@@ -245,17 +248,41 @@ class ColumnEncoder:
         self._check_ranges(matrix, bad, errors, numbers)
         return Encoded(matrix, bad, sorted(errors, key=_error_order))
 
+    def encode_arrow(self, batch: pa.RecordBatch, rows: Sequence[int]) -> Encoded:
+        """A batch of text columns (e.g. a CSV block read by pyarrow, null = missing) as a raw matrix.
+
+        Decimal text and known categories are converted column by column in Arrow's compute kernels;
+        every other cell goes through the same per-cell rules as a JSON value, so the answers and
+        messages are those of `encode_records` and `encode_table`.
+        """
+        n = batch.num_rows
+        numbers = list(rows)
+        matrix = np.full((n, self.width), np.nan)
+        bad = np.zeros(n, dtype=bool)
+        errors: list[FieldError] = []
+        present = set(batch.schema.names)
+        for col, spec in enumerate(self.schema.features):
+            if spec.name in present:
+                self._encode_column(col, batch.column(spec.name), matrix[:, col], bad, errors, numbers)
+        self._check_ranges(matrix, bad, errors, numbers)
+        return Encoded(matrix, bad, sorted(errors, key=_error_order))
+
     def _encode_column(
         self,
         col: int,
-        values: Sequence[Any] | pd.Series,
+        values: Sequence[Any] | pd.Series | pa.Array,
         out: np.ndarray,
         bad: np.ndarray,
         errors: list[FieldError],
         rows: Sequence[int | None],
     ) -> None:
         spec = self.schema.features[col]
-        if spec.kind == "numeric":
+        if isinstance(values, pa.Array):
+            if spec.kind == "numeric":
+                problems = _parse_number_texts(values, out)
+            else:
+                problems = self._parse_category_texts(col, values, out)
+        elif spec.kind == "numeric":
             problems = _parse_numbers(values, out)
         else:
             problems = self._parse_categories(col, values, out)
@@ -264,8 +291,13 @@ class ColumnEncoder:
             errors.append(FieldError(spec.name, reason, rows[i]))
 
     def _parse_categories(
-        self, col: int, values: Sequence[Any] | pd.Series, out: np.ndarray
+        self,
+        col: int,
+        values: Sequence[Any] | pd.Series,
+        out: np.ndarray,
+        positions: Sequence[int] | None = None,
     ) -> list[tuple[int, str]]:
+        """Cell by cell; `positions` place the cells in `out` when they are a subset of the column."""
         spec = self.schema.features[col]
         if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
             texts: Sequence[Any] = values.to_numpy(dtype=object, na_value=None)
@@ -273,7 +305,7 @@ class ColumnEncoder:
             texts = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
         codes = self._codes[col]
         problems: list[tuple[int, str]] = []
-        for i, value in enumerate(texts):
+        for i, value in zip(range(len(texts)) if positions is None else positions, texts, strict=True):
             if value is None:
                 continue
             text = _category_text(value)
@@ -286,6 +318,13 @@ class ColumnEncoder:
                 else:
                     out[i] = code
         return problems
+
+    def _parse_category_texts(self, col: int, values: pa.Array, out: np.ndarray) -> list[tuple[int, str]]:
+        """Known categories by one lookup over the column; the rest cell by cell (`_category_text`)."""
+        codes = pc.index_in(values, value_set=self._category_sets[col])
+        out[:] = codes.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        unknown = pc.and_(pc.is_valid(values), pc.is_null(codes))
+        return self._parse_categories(col, _cells(values, unknown), out, _indices(unknown))
 
     def _check_ranges(
         self, matrix: np.ndarray, bad: np.ndarray, errors: list[FieldError], rows: Sequence[int | None]
@@ -320,15 +359,51 @@ def _error_order(error: FieldError) -> int:
     return error.row or 0
 
 
-def _parse_numbers(values: Sequence[Any] | pd.Series, out: np.ndarray) -> list[tuple[int, str]]:
-    """Fill `out` with the numbers of a column; the cells that are not numbers come back as problems."""
+# NUMBER_TEXT for Arrow's regex engine (RE2): `\d` is ASCII there, so text it refuses (other digits,
+# other blanks) is not refused here but read by `_number`, which decides as for any other value.
+_ARROW_NUMBER_TEXT = f"^{NUMBER_TEXT.pattern}$"
+
+
+def _parse_number_texts(values: pa.Array, out: np.ndarray) -> list[tuple[int, str]]:
+    """A text column: plain decimal text converted in one vectorised pass, every other non-null cell
+    by `_number`, cell by cell. Arrow's string-to-double is correctly rounded, as `float()` is, and
+    accepts exactly NUMBER_TEXT's ASCII forms plus inf/nan spellings: a finite result of a text no
+    longer than MAX_NUMBER_TEXT is what `_number` would give. When a cell does not convert at all,
+    the column is sorted out with the regular expression instead."""
+    text = pc.ascii_trim_whitespace(values)
+    short = pc.less_equal(pc.utf8_length(text), MAX_NUMBER_TEXT)
+    try:
+        numbers = text.cast(pa.float64())
+        plain = pc.and_(pc.is_finite(numbers), short).fill_null(False)
+    except pa.ArrowInvalid:
+        plain = pc.and_(pc.match_substring_regex(text, _ARROW_NUMBER_TEXT), short).fill_null(False)
+        numbers = pc.if_else(plain, text, pa.scalar(None, pa.string())).cast(pa.float64())
+    out[:] = pc.if_else(plain, numbers, pa.scalar(None, pa.float64())).to_numpy(zero_copy_only=False)
+    rest = pc.and_(pc.is_valid(values), pc.invert(plain))
+    return _parse_numbers(_cells(values, rest), out, _indices(rest))
+
+
+def _indices(mask: pa.Array) -> list[int]:
+    return np.flatnonzero(mask.to_numpy(zero_copy_only=False)).tolist()
+
+
+def _cells(values: pa.Array, mask: pa.Array) -> list[Any]:
+    """The cells of `values` where `mask` holds, as Python values (usually none or a few)."""
+    return values.filter(mask).to_pylist()  # type: ignore[no-any-return]
+
+
+def _parse_numbers(
+    values: Sequence[Any] | pd.Series, out: np.ndarray, positions: Sequence[int] | None = None
+) -> list[tuple[int, str]]:
+    """Fill `out` with the numbers of a column; the cells that are not numbers come back as problems.
+    `positions` place the cells in `out` when they are a subset of the column."""
     if isinstance(values, pd.Series):
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
             out[:] = values.to_numpy(dtype=float, na_value=np.nan)
             return []
         values = values.to_numpy(dtype=object)
     problems: list[tuple[int, str]] = []
-    for i, value in enumerate(values):
+    for i, value in zip(range(len(values)) if positions is None else positions, values, strict=True):
         number = _number(value)
         if isinstance(number, str):
             problems.append((i, number))

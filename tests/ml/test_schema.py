@@ -144,3 +144,68 @@ def test_the_drift_check_counts_exactly_the_cells_scoring_refuses(schema):
     column = pd.Series(values)
     _prepare_numeric(prepared, "EXT_SOURCE_2", NUMERICAL, column, column, schema, None)
     assert prepared.quality["EXT_SOURCE_2"].out_of_range == len(refused)
+
+
+def _arrow_text_batch(columns: dict[str, list[str | None]]):
+    import pyarrow as pa
+
+    return pa.RecordBatch.from_pydict({name: pa.array(cells, pa.string()) for name, cells in columns.items()})
+
+
+def test_text_columns_from_arrow_encode_like_records_and_tables(frame, schema):
+    """The CSV path (text columns read by pyarrow) gives the matrix and the messages of the other two."""
+    import pandas as pd
+
+    encoder = ColumnEncoder(schema)
+    head = frame[schema.names()].head(200)
+    texts = {
+        name: [None if pd.isna(v) else (repr(float(v)) if not isinstance(v, str) else v) for v in head[name]]
+        for name in schema.names()
+    }
+    cells = {
+        "AMT_CREDIT": [
+            "1",
+            " 2 ",
+            "+3",
+            "1e5",
+            ".5",
+            "7.",
+            "inf",
+            "-Infinity",
+            "nan",
+            "1_000",
+            "0x10",
+            "\u0663",
+            "   ",
+        ],
+        "EXT_SOURCE_2": [
+            "0.5",
+            "2",
+            "0." + "1" * 70,
+            "-0",
+            "\u00a00.25\u00a0",
+            "true",
+            "",
+            "1e-400",
+            "0.3",
+            "0.1",
+            "1",
+            "0",
+            "0.2",
+        ],
+        "CODE_GENDER": ["F", "M", " F", "Q", "", "f", "F", "M", "F", "M", "F", "M", "F"],
+    }
+    for name, values in cells.items():
+        texts[name][: len(values)] = values
+    rows = list(range(2, 202))
+    from_arrow = encoder.encode_arrow(_arrow_text_batch(texts), rows)
+    as_records = [{name: texts[name][i] for name in texts if texts[name][i] is not None} for i in range(200)]
+    from_records = encoder.encode_records(as_records, rows)
+    as_table = pd.DataFrame(texts, dtype=object)
+    from_table = encoder.encode_table(as_table, rows)
+    np.testing.assert_array_equal(from_arrow.matrix, from_records.matrix)
+    np.testing.assert_array_equal(from_arrow.matrix, from_table.matrix)
+    assert from_arrow.errors == from_records.errors == from_table.errors
+    assert np.array_equal(from_arrow.bad, from_records.bad)
+    refused = {(e.row, e.field) for e in from_arrow.errors}
+    assert {(8, "AMT_CREDIT"), (11, "AMT_CREDIT"), (4, "EXT_SOURCE_2"), (5, "CODE_GENDER")} <= refused
