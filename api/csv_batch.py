@@ -1,6 +1,6 @@
-"""Scoring an uploaded CSV: checked line by line for structure, parsed in blocks by pyarrow's
-multi-threaded reader as text columns, every block validated by the model's `ColumnEncoder` (the same
-rules as JSON) straight into the raw matrix and scored in one predict call.
+"""Scoring an uploaded CSV: checked for structure, parsed in blocks by pyarrow's multi-threaded reader
+as text columns (by pandas where pyarrow is not installed), every block validated by the model's
+`ColumnEncoder` (the same rules as JSON) straight into the raw matrix and scored in one predict call.
 
 Rows are reported by CSV line number (header = line 1, one record per line). The structural check
 runs before parsing because a parser refuses a line with the wrong number of fields without its line
@@ -12,25 +12,30 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import warnings
 from collections import Counter
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pa_csv
+import pandas as pd
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from api.model_holder import LoadedModel
 from api.scoring import InputError, ReasonMode, Scored, TooLargeError, check_header, score_encoded
 from ml.config import MissingParams
 from ml.data import csv_line
-from ml.schema import FieldError
+from ml.schema import FeatureSchema, FieldError
 
 # pandas' default missing-value markers (what `pd.read_csv` read as NaN when this path used it)
 MISSING_TEXTS = [
     "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
 ]  # fmt: skip
+_PARSER_LINE = re.compile(r"line (\d+)")
 MIN_BLOCK_BYTES = 64 * 1024
 SCAN_BLOCK_BYTES = 8 * 1024 * 1024
 MAX_HEADER_BYTES = 256 * 1024
@@ -51,19 +56,69 @@ def score_csv(
     header lacking more of the model's features than the `missing` policy allows."""
     schema = served.model.schema
     header = _read_header(stream)
-    rows = _scan(stream, max_rows)
-    if rows is None or len(header) == 1:
-        rows = _check_lines(stream, len(header), max_rows)
+    arrow = _arrow_csv()
+    scanned = _scan(stream, max_rows) if arrow is not None else None
+    rows = _check_lines(stream, len(header), max_rows) if scanned is None or len(header) == 1 else scanned
     known = set(schema.names())
     ignored = {schema.id_column, schema.target}
     unknown = [name for name in header if name not in known and name not in ignored]
-    if unknown:
-        raise InputError([FieldError(name, "unknown column for this model", 1) for name in unknown[:100]])
-    absent = check_header(served, header, missing or MissingParams(policy="score"))
-    total = Scored([], [], [], [], [], [])
     try:
-        for batch in _batches(stream, header, chunk_rows, rows):
-            total.extend(_score_batch(served, batch, total.total, strict, reasons))
+        if unknown:
+            raise InputError([FieldError(name, "unknown column for this model", 1) for name in unknown[:100]])
+        absent = check_header(served, header, missing or MissingParams(policy="score"))
+    except InputError:
+        if scanned is not None:
+            _check_lines(stream, len(header), max_rows)  # a structural fault is answered first, as ever
+        raise
+    blocks = (
+        _arrow_blocks(arrow, stream, header, chunk_rows, rows, max_rows)
+        if arrow is not None
+        else _pandas_blocks(stream, header, schema, chunk_rows)
+    )
+    total = Scored([], [], [], [], [], [])
+    for block in blocks:
+        total.extend(_score_block(served, block, total.total, strict, reasons))
+    if total.total == 0:
+        raise InputError([FieldError("", "the CSV has a header but no rows", 2)], "empty CSV")
+    total.absent = absent
+    return total
+
+
+def _arrow_csv() -> Any:
+    """pyarrow's CSV module, imported at the first upload rather than at start-up; None where pyarrow
+    is not installed: the API image leaves it out (~110 MB over its size budget, bench/README.md)."""
+    try:
+        import pyarrow.csv
+    except ImportError:
+        return None
+    return pyarrow.csv
+
+
+def _arrow_blocks(
+    pa_csv: Any, stream: IO[bytes], header: list[str], chunk_rows: int, rows: int, max_rows: int
+) -> Iterator[pa.RecordBatch]:
+    """Blocks of about `chunk_rows` records, every column as text (the encoder judges the values);
+    pyarrow parses and converts each block on every core. Empty cells and pandas' missing markers are
+    null, as `pd.read_csv` read them, so a CSV means the same whichever reader reads it."""
+    import pyarrow as pa
+
+    stream.seek(0, io.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    options = {
+        "read_options": pa_csv.ReadOptions(
+            block_size=max(MIN_BLOCK_BYTES, size * chunk_rows // max(rows, 1)), use_threads=True
+        ),
+        "parse_options": pa_csv.ParseOptions(newlines_in_values=True),
+        "convert_options": pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(header, pa.string()),
+            null_values=MISSING_TEXTS,
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
+    }
+    try:
+        yield from pa_csv.open_csv(stream, **options)
     except pa.ArrowInvalid as exc:
         stream.seek(0)
         _check_lines(stream, len(header), max_rows)  # a line-numbered answer for a structural fault
@@ -73,31 +128,32 @@ def score_csv(
         raise InputError([FieldError("", f"malformed CSV: {text}")], "malformed CSV") from exc
     except pa.ArrowMemoryError as exc:
         raise MemoryError("parsing the CSV ran out of memory") from exc
-    if total.total == 0:
-        raise InputError([FieldError("", "the CSV has a header but no rows", 2)], "empty CSV")
-    total.absent = absent
-    return total
 
 
-def _batches(stream: IO[bytes], header: list[str], chunk_rows: int, rows: int) -> Iterator[pa.RecordBatch]:
-    """Blocks of about `chunk_rows` records, every column as text (the encoder judges the values);
-    pyarrow parses and converts each block on every core. Empty cells and pandas' missing markers are
-    null, as `pd.read_csv` read them, so a CSV means what it meant."""
-    stream.seek(0, io.SEEK_END)
-    size = stream.tell()
-    stream.seek(0)
-    block = max(MIN_BLOCK_BYTES, size * chunk_rows // max(rows, 1))
-    yield from pa_csv.open_csv(
-        stream,
-        read_options=pa_csv.ReadOptions(block_size=block, use_threads=True),
-        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
-        convert_options=pa_csv.ConvertOptions(
-            column_types=dict.fromkeys(header, pa.string()),
-            null_values=MISSING_TEXTS,
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=True,
-        ),
-    )
+def _pandas_blocks(
+    stream: IO[bytes], header: list[str], schema: FeatureSchema, chunk_rows: int
+) -> Iterator[pd.DataFrame]:
+    """Chunks read by pandas' C parser (one core), where pyarrow is not installed."""
+    known = set(schema.names())
+    text = {name for name in header if name in known and schema.spec(name).kind == "categorical"}
+    dtypes = dict.fromkeys(text | ({schema.id_column} & set(header)) - {None}, "string")
+    try:
+        with warnings.catch_warnings():
+            # A line with more fields than the header would otherwise silently become an index: refuse it.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            yield from pd.read_csv(
+                stream, chunksize=chunk_rows, dtype=dtypes, encoding="utf-8-sig", index_col=False
+            )
+    except pd.errors.ParserWarning as exc:
+        raise InputError([FieldError("", f"malformed CSV: {exc}")], "malformed CSV") from exc
+    except pd.errors.ParserError as exc:
+        if "out of memory" in str(exc):
+            raise MemoryError("parsing the CSV ran out of memory") from exc
+        match = _PARSER_LINE.search(str(exc))
+        line = int(match.group(1)) if match else None
+        raise InputError([FieldError("", f"malformed CSV: {exc}", line)], "malformed CSV") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError([FieldError("", f"not UTF-8 text: {exc.reason}")], "malformed CSV") from exc
 
 
 def _read_header(stream: IO[bytes]) -> list[str]:
@@ -198,11 +254,15 @@ def _malformed(line: int, reason: str) -> InputError:
     return InputError([FieldError("", f"malformed CSV: {reason}", line)], f"malformed CSV at line {line}")
 
 
-def _score_batch(
-    served: LoadedModel, batch: pa.RecordBatch, offset: int, strict: bool, reasons: ReasonMode
+def _score_block(
+    served: LoadedModel, block: pa.RecordBatch | pd.DataFrame, offset: int, strict: bool, reasons: ReasonMode
 ) -> Scored:
-    lines = csv_line(offset) + np.arange(batch.num_rows)
-    encoded = served.model.encoder.encode_arrow(batch, lines.tolist())
-    ids = served.model.schema.id_column
-    client_ids = batch.column(ids).to_pylist() if ids in batch.schema.names else [None] * batch.num_rows
+    lines = csv_line(offset) + np.arange(len(block))
+    encoder, ids = served.model.encoder, served.model.schema.id_column
+    if isinstance(block, pd.DataFrame):
+        encoded = encoder.encode_table(block, lines.tolist())
+        client_ids = block[ids].tolist() if ids in block.columns else [None] * len(block)
+    else:
+        encoded = encoder.encode_arrow(block, lines.tolist())
+        client_ids = block.column(ids).to_pylist() if ids in block.schema.names else [None] * len(block)
     return score_encoded(served, encoded, lines, client_ids, strict, reasons)

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from ml.generate import generate_applications
-
 CSV_HEADER_LINES = 1
 _PARSER_LINE = re.compile(r"line (\d+)")
 
@@ -112,6 +110,8 @@ def binary_target(series: pd.Series, positive_label: str, what: str) -> pd.Serie
 
 def generated_dataset(rows: int, seed: int) -> Dataset:
     """The generator's data as a Dataset (target TARGET, id SK_ID_CURR)."""
+    from ml.generate import generate_applications  # SciPy's special functions: not for the API's start-up
+
     frame = generate_applications(rows, seed)
     return Dataset(
         frame,

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from pydantic import BaseModel, Field
 
 from ml.domain import KNOWN_RANGES
+
+if TYPE_CHECKING:  # imported where a CSV is read (not at the API's start-up; the API image has none)
+    import pyarrow as pa
 
 MAX_CATEGORIES = 200
 
@@ -205,7 +207,7 @@ class ColumnEncoder:
         bounds = [s.bounds if n else (-np.inf, np.inf) for s, n in zip(schema.features, numeric, strict=True)]
         self._low = np.array([low for low, _ in bounds])
         self._high = np.array([high for _, high in bounds])
-        self._category_sets = [pa.array(spec.categories, pa.string()) for spec in schema.features]
+        self._category_sets: dict[int, pa.Array] = {}  # per categorical column, built at its first CSV
 
     def encode_records(self, records: Sequence[Any], rows: Sequence[int | None] | None = None) -> Encoded:
         """Records (dicts of raw values, e.g. parsed JSON) as a raw matrix; `rows` number them in errors."""
@@ -277,7 +279,8 @@ class ColumnEncoder:
         rows: Sequence[int | None],
     ) -> None:
         spec = self.schema.features[col]
-        if isinstance(values, pa.Array):
+        arrow = sys.modules.get("pyarrow")  # loaded by whoever handed over Arrow columns
+        if arrow is not None and isinstance(values, arrow.Array):
             if spec.kind == "numeric":
                 problems = _parse_number_texts(values, out)
             else:
@@ -321,6 +324,11 @@ class ColumnEncoder:
 
     def _parse_category_texts(self, col: int, values: pa.Array, out: np.ndarray) -> list[tuple[int, str]]:
         """Known categories by one lookup over the column; the rest cell by cell (`_category_text`)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if col not in self._category_sets:
+            self._category_sets[col] = pa.array(self.schema.features[col].categories, pa.string())
         codes = pc.index_in(values, value_set=self._category_sets[col])
         out[:] = codes.cast(pa.float64()).to_numpy(zero_copy_only=False)
         unknown = pc.and_(pc.is_valid(values), pc.is_null(codes))
@@ -370,6 +378,9 @@ def _parse_number_texts(values: pa.Array, out: np.ndarray) -> list[tuple[int, st
     accepts exactly NUMBER_TEXT's ASCII forms plus inf/nan spellings: a finite result of a text no
     longer than MAX_NUMBER_TEXT is what `_number` would give. When a cell does not convert at all,
     the column is sorted out with the regular expression instead."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     text = pc.ascii_trim_whitespace(values)
     short = pc.less_equal(pc.utf8_length(text), MAX_NUMBER_TEXT)
     try:
