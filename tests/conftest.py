@@ -7,8 +7,10 @@ Registry-changing tests register their own model names, so they never move the s
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +22,7 @@ from ml.train import TrainResult, train_model
 from tests.servers import Server, create_postgres_database, drop_postgres_database, start_mlflow
 from tests.utils import (
     CHAMPION_MODEL_NAME,
+    CHROMIUM,
     TEST_ROWS,
     Champion,
     load_registered_model,
@@ -104,3 +107,14 @@ def mlflow_server_postgres(tmp_path_factory, fresh_postgres_database: str) -> It
     server = start_mlflow(tmp_path_factory.mktemp("mlflow-pg"), backend_uri=fresh_postgres_database)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's Chromium, installed by the test setup itself when missing."""
+    if not CHROMIUM.exists():
+        script = Path(__file__).with_name("app") / "ensure_chromium.sh"
+        result = subprocess.run(["sh", str(script)], capture_output=True, text=True, timeout=900)
+        if result.returncode != 0 or not CHROMIUM.exists():
+            pytest.skip(f"headless Chromium could not be installed: {result.stderr.strip()[-500:]}")
+    return CHROMIUM

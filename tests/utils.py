@@ -1,16 +1,25 @@
 """Helpers shared by the tests (tests/conftest.py holds only fixtures): the session's parameters and
-settings, the shared champion's description, and the champion loaded in-process."""
+settings, the shared champion's description, the champion loaded in-process, and the console in a
+real Streamlit process driven by headless Chromium."""
 
 from __future__ import annotations
 
+import os
+import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ml.config import Params, Settings, load_params
 from ml.scoring import MODEL_SCORING_SUBDIR, ScoringModel
 from ml.train import TrainResult
-from tests.servers import Server
+from tests.servers import ROOT, Server, free_port, start_process
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext
 
 TEST_ROWS = 20_000
 CHAMPION_MODEL_NAME = "credit-scoring"
@@ -51,3 +60,51 @@ def load_registered_model(tracking_uri: str, name: str, version: str) -> Scoring
             artifact_uri=f"{root}/{MODEL_SCORING_SUBDIR.as_posix()}", dst_path=tmp, tracking_uri=tracking_uri
         )
         return ScoringModel.load(Path(path))
+
+
+# Debian's Chromium (tests/conftest.py's `chromium` fixture installs it when missing).
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@contextmanager
+def headless_chromium(
+    chromium: Path, profile: Path, width: int = 1400, height: int = 1600
+) -> Iterator[BrowserContext]:
+    """Headless Chromium with a profile of its own, closed afterwards: a persistent context, because
+    Debian's build is launched by path (no browser downloaded by Playwright)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=str(chromium),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": width, "height": height},
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def start_console(
+    env: dict[str, str], log: Path, entry: Path = ROOT / "app" / "Home.py", port: int | None = None
+) -> Server:
+    """`streamlit run <entry>` as a real process on a loopback port (a free one unless given), healthy
+    when it returns."""
+    port = port or free_port()
+    command = [sys.executable, "-m", "streamlit", "run", str(entry), "--server.port", str(port)]
+    command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
+    command += ["--browser.gatherUsageStats", "false"]
+    return start_process(command, f"http://127.0.0.1:{port}", log, env=env, health_path="/_stcore/health")

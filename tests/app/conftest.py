@@ -17,7 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from ml.registry import Registry
 from tests.servers import API_ENV, ROOT, Server, api_command, free_port, start_process
-from tests.utils import Champion
+from tests.utils import Champion, start_console
 
 APP_DIR = ROOT / "app"
 PAGES = {
@@ -57,6 +57,16 @@ def start_api(
 @pytest.fixture(scope="session")
 def api_server(champion: Champion, tmp_path_factory) -> Iterator[Server]:
     server = start_api(tmp_path_factory.mktemp("console-api"), champion.tracking_uri, champion.name)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def console_server(api_server: Server, champion: Champion, tmp_path) -> Iterator[Server]:
+    """The console as a real Streamlit process (`streamlit run app/Home.py`) on the session's API and
+    MLflow, for the browser tests."""
+    env = {"API_URL": api_server.url, "MLFLOW_TRACKING_URI": champion.tracking_uri}
+    server = start_console(env, tmp_path / "streamlit.log")
     yield server
     server.stop()
 

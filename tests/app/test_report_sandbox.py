@@ -18,9 +18,8 @@ from ml.drift.compare import compare
 from ml.drift.report import build_summary, new_report_id, render_html
 from ml.generate import generate_applications
 from ml.schema import infer_schema
-from tests.app.test_browser import CHROMIUM_ARGS, chromium, console_server  # noqa: F401 (fixtures)
 from tests.servers import Server
-from tests.utils import Champion
+from tests.utils import Champion, headless_chromium
 
 PAYLOAD = "</script><script>document.title='pwned';try{parent.document.title='pwned'}catch(e){}</script>"
 
@@ -57,45 +56,32 @@ def _log_check(tracking_uri: str, page: str, summary: dict) -> None:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_no_script_from_report_data_runs_in_the_console(
-    chromium: Path,  # noqa: F811
-    console_server: Server,  # noqa: F811
+    chromium: Path,
+    console_server: Server,
     champion: Champion,
     tmp_path,
 ) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
     page_html, summary = _report_with_payload()
     _log_check(champion.tracking_uri, page_html, summary)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
-            executable_path=str(chromium),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1600},
+    with headless_chromium(chromium, tmp_path / "chromium-profile") as browser:
+        page = browser.new_page()
+        page.goto(f"{console_server.url}/Data_drift", wait_until="domcontentloaded")
+        page.get_by_text("Open the full HTML report").first.click(timeout=90_000)  # read only when asked
+        page.get_by_text("Download the HTML report").first.wait_for(timeout=90_000)
+        report = None
+        for _ in range(120):  # the report frame: inside Streamlit's component frame
+            report = next((f for f in page.frames if f.name == "" and "Evidently" in _safe_title(f)), None)
+            report = report or next((f for f in page.frames if _has_dashboard(f)), None)
+            if report is not None:
+                break
+            page.wait_for_timeout(500)
+        assert report is not None, [f.url for f in page.frames]
+        report.wait_for_function(
+            "document.querySelectorAll('[id^=root_metric_] *').length > 20", timeout=60_000
         )
-        try:
-            page = browser.new_page()
-            page.goto(f"{console_server.url}/Data_drift", wait_until="domcontentloaded")
-            page.get_by_text("Open the full HTML report").first.click(timeout=90_000)  # read when opened
-            page.get_by_text("Download the HTML report").first.wait_for(timeout=90_000)
-            report = None
-            for _ in range(120):  # the report frame: inside Streamlit's component frame
-                report = next(
-                    (f for f in page.frames if f.name == "" and "Evidently" in _safe_title(f)), None
-                )
-                report = report or next((f for f in page.frames if _has_dashboard(f)), None)
-                if report is not None:
-                    break
-                page.wait_for_timeout(500)
-            assert report is not None, [f.url for f in page.frames]
-            report.wait_for_function(
-                "document.querySelectorAll('[id^=root_metric_] *').length > 20", timeout=60_000
-            )
-            page.wait_for_timeout(1_000)
-            titles = [_safe_title(frame) for frame in page.frames]
-            page.screenshot(path=str(tmp_path / "drift.png"), full_page=True)
-        finally:
-            browser.close()
+        page.wait_for_timeout(1_000)
+        titles = [_safe_title(frame) for frame in page.frames]
+        page.screenshot(path=str(tmp_path / "drift.png"), full_page=True)
     assert "pwned" not in titles and "Data drift" in titles[0], titles
 
 

@@ -6,7 +6,6 @@ configured from the environment: it sends the browser to the provider's authoriz
 from __future__ import annotations
 
 import json
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,10 +16,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from argon2 import PasswordHasher
 
-from tests.app.test_browser import CHROMIUM_ARGS, chromium  # noqa: F401 - the session's Chromium fixture
 from tests.auth.conftest import JWT_SECRET
-from tests.servers import ROOT, Server, free_port, start_process
-from tests.utils import Champion
+from tests.servers import ROOT, Server, free_port
+from tests.utils import Champion, headless_chromium, start_console
 
 PASSWORD = "lea-correct-horse-battery"
 IDP_LABEL = "Example IdP"
@@ -63,23 +61,6 @@ def deployed_console(champion: Champion, discovery: str, tmp_path_factory) -> It
     workdir = tmp_path_factory.mktemp("deployed-console")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "app" / "server.py"),
-        "--server.port",
-        str(port),
-    ]
-    command += [
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
     hashed = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
     env = {
         "API_URL": "http://127.0.0.1:9",  # never reached before sign-in; unreachable after is fine
@@ -95,58 +76,49 @@ def deployed_console(champion: Champion, discovery: str, tmp_path_factory) -> It
         "OIDC_COOKIE_SECRET": "cookie-secret-for-tests-0123456789abcdef",
         "OIDC_PROVIDER_LABEL": IDP_LABEL,
     }
-    server = start_process(command, url, workdir / "streamlit.log", env=env, health_path="/_stcore/health")
+    server = start_console(env, workdir / "streamlit.log", ROOT / "app" / "server.py", port)
     yield server
     server.stop()
 
 
 @pytest.mark.browser
 def test_only_the_sign_in_page_until_signed_in_and_after_sign_out(
-    chromium: Path,  # noqa: F811 - the imported fixture
+    chromium: Path,
     deployed_console: Server,
     discovery: str,
     tmp_path,
 ) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            page = browser.new_page()
-            for path in ("", "Model_registry", "Score_a_client"):
-                page.goto(f"{deployed_console.url}/{path}", wait_until="domcontentloaded")
-                page.get_by_role("heading", name="Sign in").wait_for(timeout=60_000)
-                page.get_by_role("button", name=f"Sign in with {IDP_LABEL}").wait_for(timeout=10_000)
-                assert page.get_by_text("Alias history").count() == 0
-                assert page.get_by_text("Signed in as").count() == 0
-            page.screenshot(path=str(tmp_path / "sign_in.png"), full_page=True)
-
-            page.get_by_role("textbox", name="User name").fill("lea")
-            page.get_by_role("textbox", name="Password").fill(PASSWORD)
-            page.get_by_role("button", name="Sign in", exact=True).click()
-            page.get_by_role("heading", name="Score a client").wait_for(timeout=60_000)
-            page.get_by_text("Signed in as").wait_for(timeout=10_000)
-            assert page.get_by_text(PASSWORD).count() == 0
-
-            page.get_by_role("button", name="Sign out").click()
+    with headless_chromium(chromium, tmp_path / "profile") as browser:
+        page = browser.new_page()
+        for path in ("", "Model_registry", "Score_a_client"):
+            page.goto(f"{deployed_console.url}/{path}", wait_until="domcontentloaded")
             page.get_by_role("heading", name="Sign in").wait_for(timeout=60_000)
-            page.goto(f"{deployed_console.url}/Model_registry", wait_until="domcontentloaded")
-            page.get_by_role("heading", name="Sign in").wait_for(timeout=60_000)
+            page.get_by_role("button", name=f"Sign in with {IDP_LABEL}").wait_for(timeout=10_000)
+            assert page.get_by_text("Alias history").count() == 0
             assert page.get_by_text("Signed in as").count() == 0
+        page.screenshot(path=str(tmp_path / "sign_in.png"), full_page=True)
 
-            # The provider's button is Streamlit's st.login, configured from OIDC_* by app/server.py.
-            page = browser.new_page()
-            page.goto(deployed_console.url, wait_until="domcontentloaded")
-            authorize = discovery.replace("/.well-known/openid-configuration", "/authorize")
-            with page.expect_request(
-                lambda request: request.url.startswith(authorize), timeout=60_000
-            ) as sent:
-                page.get_by_role("button", name=f"Sign in with {IDP_LABEL}").click()
-            query = parse_qs(urlparse(sent.value.url).query)
-            assert query["client_id"] == ["credit-console"]
-            assert query["redirect_uri"] == [f"{deployed_console.url}/oauth2callback"]
+        page.get_by_role("textbox", name="User name").fill("lea")
+        page.get_by_role("textbox", name="Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+        page.get_by_role("heading", name="Score a client").wait_for(timeout=60_000)
+        page.get_by_text("Signed in as").wait_for(timeout=10_000)
+        assert page.get_by_text(PASSWORD).count() == 0
 
-        finally:
-            browser.close()
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("heading", name="Sign in").wait_for(timeout=60_000)
+        page.goto(f"{deployed_console.url}/Model_registry", wait_until="domcontentloaded")
+        page.get_by_role("heading", name="Sign in").wait_for(timeout=60_000)
+        assert page.get_by_text("Signed in as").count() == 0
+
+        # The provider's button is Streamlit's st.login, configured from OIDC_* by app/server.py.
+        page = browser.new_page()
+        page.goto(deployed_console.url, wait_until="domcontentloaded")
+        authorize = discovery.replace("/.well-known/openid-configuration", "/authorize")
+        with page.expect_request(lambda request: request.url.startswith(authorize), timeout=60_000) as sent:
+            page.get_by_role("button", name=f"Sign in with {IDP_LABEL}").click()
+        query = parse_qs(urlparse(sent.value.url).query)
+        assert query["client_id"] == ["credit-console"]
+        assert query["redirect_uri"] == [f"{deployed_console.url}/oauth2callback"]
+
     assert PASSWORD not in deployed_console.log()
