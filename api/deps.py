@@ -25,6 +25,7 @@ from api.logging import request_id_var
 from api.model_holder import LoadedModel, ModelHolder
 from api.registry_actions import RegistryActions
 from api.scoring import LoggedFeatures, Scored
+from api.shadow import ShadowScorer
 from ml.inference_log import InferenceLogWriter
 
 logger = logging.getLogger("api.inference_log")
@@ -55,6 +56,12 @@ async def uptime_s(request: Request) -> float:
     return time.monotonic() - started
 
 
+async def shadow_scorer(request: Request) -> ShadowScorer | None:
+    """The challenger's shadow scorer; None when SHADOW_ENABLED is off."""
+    shadow: ShadowScorer | None = getattr(request.app.state, "shadow", None)
+    return shadow
+
+
 SettingsDep = Annotated[ApiSettings, Depends(app_settings)]
 HolderDep = Annotated[ModelHolder, Depends(model_holder)]
 RegistryDep = Annotated[RegistryActions, Depends(registry_actions)]
@@ -62,6 +69,7 @@ InferenceLogDep = Annotated[InferenceLogWriter, Depends(inference_log)]
 DriftRunnerDep = Annotated[DriftRunner, Depends(drift_runner)]
 HttpDep = Annotated[httpx.AsyncClient, Depends(http_client)]
 UptimeDep = Annotated[float, Depends(uptime_s)]
+ShadowDep = Annotated[ShadowScorer | None, Depends(shadow_scorer)]
 
 
 async def served_model(holder: HolderDep) -> LoadedModel:
@@ -85,7 +93,8 @@ def request_id() -> str:
 
 async def record_scored(request: Request, served: LoadedModel, scored: Scored) -> None:
     """Count the predictions and log them: queued (the default; never waits on the database), or with
-    INFERENCE_LOG_SYNC committed before the answer, a 503 if the database cannot take them."""
+    INFERENCE_LOG_SYNC committed before the answer, a 503 if the database cannot take them. The logged
+    rows then go to the challenger's shadow queue (api/shadow.py)."""
     version = served.version
     for decision in ("approve", "refuse"):
         count = scored.decisions.count(decision)
@@ -97,16 +106,19 @@ async def record_scored(request: Request, served: LoadedModel, scored: Scored) -
     rows = _log_rows(served, scored, request_id())
     if not (await app_settings(request)).inference_log_sync:
         writer.append_lazy(rows, count=len(scored.rows), request_id=request_id())
-        return
-    try:
-        await asyncio.to_thread(writer.write_now, list(rows))
-    except Exception as exc:
-        logger.error("inference log: synchronous write failed; answering 503", exc_info=exc)
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "the inference log cannot store the scored rows now, so they are not answered; retry",
-            headers={"Retry-After": "5"},
-        ) from exc
+    else:
+        try:
+            await asyncio.to_thread(writer.write_now, list(rows))
+        except Exception as exc:
+            logger.error("inference log: synchronous write failed; answering 503", exc_info=exc)
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                "the inference log cannot store the scored rows now, so they are not answered; retry",
+                headers={"Retry-After": "5"},
+            ) from exc
+    shadow = await shadow_scorer(request)
+    if shadow is not None:
+        shadow.submit(served, scored, request_id())  # never raises, never waits
 
 
 def _log_rows(served: LoadedModel, scored: Scored, rid: str) -> Iterator[dict[str, Any]]:

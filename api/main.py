@@ -27,6 +27,7 @@ from api.routes import drift, explain, fairness, health, model, models, outcomes
 from api.routes import metrics as metrics_route
 from api.runtime import settle_heap
 from api.security import install_security
+from api.shadow import ShadowScorer, shadow_holder
 from ml.config import load_params
 from ml.inference_log import InferenceLogWriter
 
@@ -59,8 +60,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await asyncio.to_thread(holder.refresh)
     if holder.current is None:
         logger.error("no model loaded: serving 503 until one arrives", extra={"reason": holder.last_error})
-    poller = asyncio.create_task(holder.poll_forever(settings.model_poll_interval_s))
-    settle_heap()
+    pollers = [asyncio.create_task(holder.poll_forever(settings.model_poll_interval_s))]
+    app.state.shadow = None
+    if settings.shadow_enabled:
+        challenger = shadow_holder(holder, settings.shadow_alias)
+        await asyncio.to_thread(challenger.refresh)
+        pollers.append(asyncio.create_task(challenger.poll_forever(settings.model_poll_interval_s)))
+        app.state.shadow = ShadowScorer(
+            challenger, settings.database_url, settings.shadow_share, settings.shadow_max_pending_rows
+        )
+    settle_heap()  # after both models are built, so their objects are frozen too
     logger.info(
         "api ready",
         extra={"model_version": holder.current.version if holder.current else None, "port": settings.port},
@@ -68,9 +77,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        poller.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await poller
+        for poller in pollers:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+        if app.state.shadow is not None:
+            app.state.shadow.close()
         await app.state.http.aclose()
         app.state.inference_log.close()
         logger.info(

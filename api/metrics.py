@@ -34,6 +34,27 @@ LOG_PENDING = Gauge(
 )
 LOG_DROPPED = Gauge("api_inference_log_dropped_rows", "Scored rows the inference log could not keep.")
 
+SHADOW_SCORES = Counter(
+    "api_shadow_scores_total", "Rows scored by the challenger in shadow, by its version.", ["model_version"]
+)
+SHADOW_ERRORS = Counter(
+    "api_shadow_errors_total",
+    "Rows the challenger failed to score or store in shadow, by its version.",
+    ["model_version"],
+)
+SHADOW_SKIPPED = Counter(
+    "api_shadow_skipped_rows_total",
+    "Accepted rows not shadowed: sampled out, the shadow queue full, or no distinct challenger.",
+    ["reason"],
+)
+CHALLENGER_VERSION = Gauge(
+    "api_challenger_version", "Version number of the challenger shadowing (0 when none)."
+)
+
+
+def set_challenger(version: str | None) -> None:
+    CHALLENGER_VERSION.set(float(version) if version and version.isdigit() else 0)
+
 
 def set_model(name: str, version: str, alias: str) -> None:
     MODEL_INFO.clear()

@@ -57,6 +57,15 @@ class _BearerAuth(httpx.Auth):
         yield request
 
 
+def _missing_alias(response: httpx.Response) -> bool:
+    """MLflow answers a removed alias with 400 INVALID_PARAMETER_VALUE "... alias ... not found"."""
+    try:
+        message = str(response.json().get("message", ""))
+    except ValueError:
+        return False
+    return "alias" in message and "not found" in message
+
+
 class MlflowSource:
     """The registry of one tracking server, as the API needs it."""
 
@@ -78,7 +87,7 @@ class MlflowSource:
             )
         except httpx.HTTPError as exc:
             raise SourceUnavailableError(f"MLflow at {self.tracking_uri} unreachable: {exc!r}") from exc
-        if response.status_code == 404:
+        if response.status_code == 404 or (response.status_code == 400 and _missing_alias(response)):
             raise AliasNotFoundError(f"no model {name}@{alias} in the registry")
         if response.status_code != 200:
             raise SourceUnavailableError(

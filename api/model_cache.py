@@ -83,6 +83,12 @@ class ModelCache:
             key=lambda p: p.stat().st_mtime,
             reverse=True,
         )
+        # Every version an alias points at stays (the champion's and the challenger's share this cache).
+        pointed = {keep} | {
+            found[1].name
+            for alias in self._model_dir(name).glob("*.json")
+            if (found := self.last(name, alias.stem))
+        }
         for stale in versions[KEEP_VERSIONS:]:
-            if stale.name != keep:
+            if stale.name not in pointed:
                 shutil.rmtree(stale, ignore_errors=True)

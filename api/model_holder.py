@@ -52,8 +52,12 @@ class ModelHolder:
         name: str,
         alias: str,
         reason_params: ReasonParams | None = None,
+        shadow: bool = False,
     ) -> None:
         self.source = source
+        # A shadow holder (the challenger) follows its alias off as well as on: when the alias goes,
+        # so does the model, and its gauges are the challenger's, not the served model's.
+        self.shadow = shadow
         self.reason_params = reason_params or ReasonParams()
         self.cache = cache
         self.name = name
@@ -77,12 +81,24 @@ class ModelHolder:
                 return self.current is None and self._load_from_cache()
             except AliasNotFoundError as exc:
                 self._note_reachable(True, str(exc))
+                if self.shadow:
+                    return self._drop()
                 logger.warning("alias not found; keeping what is served", extra={"reason": str(exc)})
                 return self.current is None and self._load_from_cache()
             self._note_reachable(True, None)
             if self.current is not None and self.current.version == ref.version:
                 return False
             return self._load(ref)
+
+    def _drop(self) -> bool:
+        """The shadow alias is gone: stop holding its model. True when one was held."""
+        dropped, self.current = self.current, None
+        if dropped is not None:
+            metrics.set_challenger(None)
+            logger.info(
+                "challenger alias removed; shadowing stopped", extra={"model_version": dropped.version}
+            )
+        return dropped is not None
 
     def _load(self, ref: ModelRef) -> bool:
         started = time.perf_counter()
@@ -149,9 +165,12 @@ class ModelHolder:
         )
         metrics.MODEL_LOAD_SECONDS.labels(source).observe(seconds)
         metrics.MODEL_LOADS.labels("ok").inc()
-        metrics.set_model(ref.name, ref.version, self.alias)
+        if self.shadow:
+            metrics.set_challenger(ref.version)
+        else:
+            metrics.set_model(ref.name, ref.version, self.alias)
         logger.info(
-            "model loaded",
+            "challenger loaded" if self.shadow else "model loaded",
             extra={
                 "model_name": ref.name,
                 "model_version": ref.version,
@@ -164,7 +183,8 @@ class ModelHolder:
     async def poll_forever(self, interval_s: float) -> None:
         """Follow the alias every `interval_s` (faster while nothing is loaded) until cancelled."""
         while True:
-            await asyncio.sleep(interval_s if self.current else min(interval_s, NO_MODEL_RETRY_S))
+            waiting = self.current is None and not self.shadow  # no challenger is a normal state
+            await asyncio.sleep(min(interval_s, NO_MODEL_RETRY_S) if waiting else interval_s)
             try:
                 await asyncio.to_thread(self.refresh)
             except Exception:

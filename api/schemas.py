@@ -150,6 +150,19 @@ class HealthResponse(BaseModel):
     mlflow_reachable: bool
     service_version: str
     uptime_s: float
+    challenger_version: str | None = Field(None, description="The challenger scoring in shadow, if any.")
+
+
+class ChallengerInfo(BaseModel):
+    """The challenger this replica shadows the champion with (api/shadow.py)."""
+
+    alias: str
+    version: str | None
+    loaded_at: datetime | None
+    share: float = Field(description="Share of accepted rows it scores (SHADOW_SHARE).")
+    scored_rows: int
+    errors: int
+    pending_rows: int
 
 
 class ModelInfo(BaseModel):
@@ -163,6 +176,7 @@ class ModelInfo(BaseModel):
     metrics: dict[str, float]
     feature_names: list[str]
     feature_schema: dict[str, Any] = Field(description="Names, kinds, categories and plausible ranges.")
+    challenger: ChallengerInfo | None = Field(None, description="Shadowing; null when SHADOW_ENABLED is off.")
 
 
 class ModelsResponse(BaseModel):

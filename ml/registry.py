@@ -226,6 +226,9 @@ class Registry:
             raise RegistryError(f"version {version} is already {alias}")
         event = AliasEvent("promote", alias, version, previous, who, _now(), reason, force)
         self._move_alias(alias, version, previous, event)
+        if alias == CHAMPION and self.version_for(CHALLENGER) == version:
+            # The challenger won: it stops shadowing (a champion cannot shadow itself).
+            self.clear_challenger(f"promoted to champion: {reason}", who=who)
         return event, verdict
 
     def rollback(self, reason: str = "", who: str | None = None) -> AliasEvent:

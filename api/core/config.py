@@ -55,6 +55,11 @@ class ApiSettings(ServiceSettings):
     log_level: str = "INFO"
     cors_origins: str = ""  # comma-separated browser origins allowed to call the API; empty = none
     rate_limit_per_minute: int = Field(0, ge=0)  # per API key (or client address), per replica; 0 = off
+    # Shadow scoring (api/shadow.py): the challenger alias scores a share of the accepted rows.
+    shadow_enabled: bool = True
+    shadow_alias: str = "challenger"
+    shadow_share: float = Field(1.0, ge=0, le=1)  # share of accepted rows shadowed (sampled per row)
+    shadow_max_pending_rows: int = Field(200_000, ge=0)  # rows queued for the challenger; beyond: skipped
 
     def key_ring(self) -> KeyRing:
         """The configured API keys with their labels and roles (KeyConfigError names a bad entry)."""

@@ -1,0 +1,126 @@
+"""Shadow scores: what the challenger would have decided for each row the champion answered.
+
+They live next to the inference log, in the same database, keyed by the champion decision they
+shadow (request id + row + champion version), so the log stays the single record of what was
+decided and a comparison is one join. `shadow_engine` creates the table and its index on a log of
+any age (that is the migration for logs made before shadow scoring), on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ml.inference_log import create_log_engine, inference_log
+
+metadata = sa.MetaData()
+shadow_scores = sa.Table(
+    "shadow_scores",
+    metadata,
+    sa.Column(
+        "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
+    sa.Column("ts", sa.DateTime(timezone=False), nullable=False),  # naive UTC, when it was scored
+    sa.Column("request_id", sa.Text(), nullable=False),
+    sa.Column("row", sa.Integer(), nullable=False),
+    sa.Column("champion_version", sa.Text(), nullable=False),  # the version whose decision it shadows
+    sa.Column("model_name", sa.Text(), nullable=False),
+    sa.Column("model_version", sa.Text(), nullable=False),  # the challenger's version
+    sa.Column("probability", sa.Float(), nullable=False),
+    sa.Column("decision", sa.Text(), nullable=False),
+    sa.Index("ix_shadow_scores_request_row", "request_id", "row"),
+)
+# The join from the shadow side into the log (the outcomes module creates the same index).
+_LOG_INDEX = 'CREATE INDEX IF NOT EXISTS ix_inference_log_request_row ON inference_log (request_id, "row")'
+
+
+@functools.lru_cache(maxsize=8)
+def shadow_engine(url: str | None) -> Engine:
+    """Engine on the inference log's database with the shadow table created if missing."""
+    engine = create_log_engine(url)
+    try:
+        metadata.create_all(engine, checkfirst=True)
+    except sa.exc.DBAPIError:
+        # Another process created it between our check and our CREATE; anything else re-raises here.
+        if not sa.inspect(engine).has_table(shadow_scores.name):
+            raise
+    with engine.begin() as connection:
+        connection.execute(sa.text(_LOG_INDEX))
+    return engine
+
+
+def write_shadow_rows(engine: Engine, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Insert shadow rows in one transaction; returns how many."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    batch = [{"ts": now, **row} for row in rows]
+    if batch:
+        with engine.begin() as connection:
+            connection.execute(shadow_scores.insert(), batch)
+    return len(batch)
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def read_pairs(
+    url: str | None,
+    model_name: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    last_n: int | None = None,
+) -> pd.DataFrame:
+    """Champion decisions that have a shadow score, oldest first: the log's id, ts, request_id, row,
+    champion and challenger version / probability / decision, and the logged features (JSON text).
+
+    The window applies to the champion's decision time; `last_n` keeps the most recent pairs.
+    """
+    log, shadow = inference_log, shadow_scores
+    query = (
+        sa.select(
+            log.c.id.label("decision_id"),
+            log.c.ts,
+            log.c.request_id,
+            log.c.row,
+            log.c.model_version.label("champion_version"),
+            log.c.probability.label("champion_probability"),
+            log.c.decision.label("champion_decision"),
+            shadow.c.model_version.label("challenger_version"),
+            shadow.c.probability.label("challenger_probability"),
+            shadow.c.decision.label("challenger_decision"),
+            log.c.features,
+        )
+        .join(
+            shadow,
+            sa.and_(
+                shadow.c.request_id == log.c.request_id,
+                shadow.c.row == log.c.row,
+                shadow.c.champion_version == log.c.model_version,
+                shadow.c.model_name == log.c.model_name,
+            ),
+        )
+        .order_by(log.c.id.desc(), shadow.c.id.desc())
+    )
+    if model_name:
+        query = query.where(log.c.model_name == model_name)
+    if since is not None:
+        query = query.where(log.c.ts >= _naive(since))
+    if until is not None:
+        query = query.where(log.c.ts < _naive(until))
+    if last_n is not None:
+        query = query.limit(max(int(last_n), 0))
+    with shadow_engine(url).connect() as connection:
+        records = connection.execute(query).all()
+    columns = [column.name for column in query.selected_columns]
+    frame = pd.DataFrame(list(reversed(records)), columns=columns)
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    for name in ("champion_probability", "challenger_probability"):
+        frame[name] = frame[name].astype(float)
+    # One shadow score per decision (a replayed request id could pair twice): keep the latest.
+    return frame.drop_duplicates(["decision_id", "challenger_version"], keep="last").reset_index(drop=True)
