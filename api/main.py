@@ -23,7 +23,18 @@ from api.mlflow_source import MlflowSource
 from api.model_cache import ModelCache
 from api.model_holder import ModelHolder
 from api.registry_actions import RegistryActions
-from api.routes import drift, explain, fairness, health, model, models, outcomes, performance, predict
+from api.routes import (
+    challenger,
+    drift,
+    explain,
+    fairness,
+    health,
+    model,
+    models,
+    outcomes,
+    performance,
+    predict,
+)
 from api.routes import metrics as metrics_route
 from api.runtime import settle_heap
 from api.security import install_security
@@ -53,7 +64,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.holder = holder
     app.state.registry = RegistryActions(
-        settings.model_name, settings.mlflow_tracking_uri, load_params().gate
+        settings.model_name, settings.mlflow_tracking_uri, load_params().gate, settings.database_url
     )
     app.state.inference_log = InferenceLogWriter(settings.database_url)
     app.state.http = httpx.AsyncClient()
@@ -63,11 +74,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     pollers = [asyncio.create_task(holder.poll_forever(settings.model_poll_interval_s))]
     app.state.shadow = None
     if settings.shadow_enabled:
-        challenger = shadow_holder(holder, settings.shadow_alias)
-        await asyncio.to_thread(challenger.refresh)
-        pollers.append(asyncio.create_task(challenger.poll_forever(settings.model_poll_interval_s)))
+        candidate = shadow_holder(holder, settings.shadow_alias)
+        await asyncio.to_thread(candidate.refresh)
+        pollers.append(asyncio.create_task(candidate.poll_forever(settings.model_poll_interval_s)))
         app.state.shadow = ShadowScorer(
-            challenger, settings.database_url, settings.shadow_share, settings.shadow_max_pending_rows
+            candidate, settings.database_url, settings.shadow_share, settings.shadow_max_pending_rows
         )
     settle_heap()  # after both models are built, so their objects are frozen too
     logger.info(
@@ -119,6 +130,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         outcomes.router,
         performance.router,
         fairness.router,
+        challenger.router,
     ):
         app.include_router(router)
     install_security(app, settings)

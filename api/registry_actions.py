@@ -22,15 +22,18 @@ T = TypeVar("T")
 
 
 class RegistryActions:
-    def __init__(self, name: str, tracking_uri: str, gate: GateParams) -> None:
+    def __init__(
+        self, name: str, tracking_uri: str, gate: GateParams, database_url: str | None = None
+    ) -> None:
         self.name = name
         self.tracking_uri = tracking_uri
         self.gate = gate
+        self.database_url = database_url  # the decision log the gate's live criteria read
 
     def _registry(self) -> Registry:
         from ml.registry import Registry
 
-        return Registry(self.name, self.tracking_uri, self.gate)
+        return Registry(self.name, self.tracking_uri, self.gate, self.database_url)
 
     async def _call(self, action: Callable[[Registry], T]) -> T:
         from ml.registry import GateRefusedError, RegistryError, as_dict

@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ml.cli_compare import add_commands as add_compare_commands
 from ml.cli_outcomes import add_commands as add_outcome_commands
 from ml.config import Params, Settings, get_settings, load_params
 
@@ -42,7 +43,9 @@ def _registry(args: argparse.Namespace):
     from ml.registry import Registry
 
     settings = _settings(args)
-    return Registry(settings.model_name, settings.mlflow_tracking_uri, _params(args).gate)
+    return Registry(
+        settings.model_name, settings.mlflow_tracking_uri, _params(args).gate, settings.database_url
+    )
 
 
 def _dataset(args: argparse.Namespace, params: Params):
@@ -533,6 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
         parsers[name].set_defaults(handler=handler)
 
     add_outcome_commands(sub)
+    add_compare_commands(sub)
 
     p = parsers["generate"]
     p.add_argument("--rows", type=int, help="rows (default from params.yaml; the real file has 307511)")

@@ -87,10 +87,23 @@ class FairnessGateParams(BaseModel):
     attributes: list[str] | None = None  # the protected attributes judged; the others are reported only
 
 
+class LiveGateParams(BaseModel):
+    """Live criteria of the gate, judged on the candidate's shadow record against the current champion
+    (ml/live_gate.py); off unless enabled, and a criterion set to null is not checked."""
+
+    enabled: bool = False
+    window_hours: float = Field(24 * 30, gt=0)  # the shadow record read: decisions of the last N hours
+    min_rows: int | None = Field(1000, ge=1)  # shadowed decisions needed before a verdict
+    max_swap_share: float | None = Field(0.2, ge=0, le=1)  # share of clients whose decision would change
+    max_refusal_rate_increase: float | None = Field(0.05, ge=0, le=1)
+    max_realized_auc_drop: float | None = Field(0.0, ge=0, le=1)  # with outcomes: AUC vs the champion's
+
+
 class GateParams(BaseModel):
     min_auc: float = 0.70
     max_auc_drop: float = 0.01
     fairness: FairnessGateParams = FairnessGateParams()
+    live: LiveGateParams = LiveGateParams()
 
 
 class ReasonParams(BaseModel):

@@ -52,13 +52,14 @@ class GateVerdict:
     who: str | None = None  # who asked for the promotion this verdict answered
     fairness: list[dict[str, Any]] = field(default_factory=list)  # per attribute: the gated figures
     criteria: dict[str, Any] = field(default_factory=dict)  # the gate's settings at the time
+    live: dict[str, Any] | None = None  # the live criteria's verdict and figures (ml/live_gate.py), if on
 
 
 @dataclass
 class AliasEvent:
     """One alias move, as stored in the history tags."""
 
-    action: str  # promote | rollback | archive | clear
+    action: str  # promote | rollback | archive | clear | refused (on live evidence)
     alias: str
     version: str | None
     previous: str | None
@@ -66,6 +67,7 @@ class AliasEvent:
     when: str
     why: str
     forced: bool = False
+    live: dict[str, Any] | None = None  # the live gate's figures and verdict this move was judged on
 
 
 def current_user() -> str:
@@ -78,10 +80,13 @@ def current_user() -> str:
 class Registry:
     """Registry actions for one registered model, through MLflow's client."""
 
-    def __init__(self, name: str, tracking_uri: str, gate: GateParams | None = None) -> None:
+    def __init__(
+        self, name: str, tracking_uri: str, gate: GateParams | None = None, database_url: str | None = None
+    ) -> None:
         self.name = name
         self.client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         self.gate = gate or GateParams()
+        self.database_url = database_url  # the decision log the live criteria read
 
     # reading -----------------------------------------------------------------------------------------
 
@@ -188,6 +193,12 @@ class Registry:
             else []
         )
         reasons.extend(gate_failures(results or [], self.gate.fairness))
+        live = None
+        if self.gate.live.enabled and champion and champion != str(version):
+            from ml.live_gate import live_verdict
+
+            live = live_verdict(self.database_url, self.name, champion, str(version), self.gate.live)
+            reasons.extend(live["failures"])
         return GateVerdict(
             not reasons,
             candidate_auc,
@@ -196,6 +207,7 @@ class Registry:
             reasons,
             fairness=gate_summary(results),
             criteria=self.gate.model_dump(),
+            live=live,
         )
 
     def promote(
@@ -219,12 +231,18 @@ class Registry:
         verdict = self.check_gate(version) if alias == CHAMPION else None
         if verdict:
             verdict.who = who
-        if verdict and not verdict.passed and not force:
-            raise GateRefusedError(verdict)
         previous = self.version_for(alias)
+        if verdict and not verdict.passed and not force:
+            if verdict.live is not None:
+                # Judged on a moving window of the log: the evidence is kept with the refusal.
+                self._record(
+                    AliasEvent("refused", alias, version, previous, who, _now(), reason, live=verdict.live)
+                )
+            raise GateRefusedError(verdict)
         if previous == version:
             raise RegistryError(f"version {version} is already {alias}")
-        event = AliasEvent("promote", alias, version, previous, who, _now(), reason, force)
+        live = verdict.live if verdict else None
+        event = AliasEvent("promote", alias, version, previous, who, _now(), reason, force, live)
         self._move_alias(alias, version, previous, event)
         if alias == CHAMPION and self.version_for(CHALLENGER) == version:
             # The challenger won: it stops shadowing (a champion cannot shadow itself).

@@ -9,6 +9,7 @@ any age (that is the migration for logs made before shadow scoring), on SQLite a
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -76,8 +77,8 @@ def read_pairs(
     until: datetime | None = None,
     last_n: int | None = None,
 ) -> pd.DataFrame:
-    """Champion decisions that have a shadow score, oldest first: the log's id, ts, request_id, row,
-    champion and challenger version / probability / decision, and the logged features (JSON text).
+    """Champion decisions that have a shadow score, oldest first: the log's id (`decision_id`), ts,
+    request_id, row, champion and challenger version / probability / decision (features: `read_features`).
 
     The window applies to the champion's decision time; `last_n` keeps the most recent pairs.
     """
@@ -94,7 +95,6 @@ def read_pairs(
             shadow.c.model_version.label("challenger_version"),
             shadow.c.probability.label("challenger_probability"),
             shadow.c.decision.label("challenger_decision"),
-            log.c.features,
         )
         .join(
             shadow,
@@ -124,3 +124,16 @@ def read_pairs(
         frame[name] = frame[name].astype(float)
     # One shadow score per decision (a replayed request id could pair twice): keep the latest.
     return frame.drop_duplicates(["decision_id", "challenger_version"], keep="last").reset_index(drop=True)
+
+
+def read_features(url: str | None, decision_ids: list[int]) -> pd.DataFrame:
+    """The logged features of these decisions, one column per feature, indexed by decision id."""
+    found: list[tuple[int, str]] = []
+    query = sa.select(inference_log.c.id, inference_log.c.features).where(
+        inference_log.c.id.in_(sa.bindparam("ids", expanding=True))
+    )
+    with shadow_engine(url).connect() as connection:
+        for start in range(0, len(decision_ids), 5_000):
+            found += connection.execute(query, {"ids": decision_ids[start : start + 5_000]}).all()
+    records = [json.loads(text) for _, text in found]
+    return pd.DataFrame.from_records(records, index=[decision for decision, _ in found]).infer_objects()

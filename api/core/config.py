@@ -60,6 +60,7 @@ class ApiSettings(ServiceSettings):
     shadow_alias: str = "challenger"
     shadow_share: float = Field(1.0, ge=0, le=1)  # share of accepted rows shadowed (sampled per row)
     shadow_max_pending_rows: int = Field(200_000, ge=0)  # rows queued for the challenger; beyond: skipped
+    challenger_report_max_rows: int = Field(50_000, ge=1)  # most recent pairs GET /challenger/report reads
 
     def key_ring(self) -> KeyRing:
         """The configured API keys with their labels and roles (KeyConfigError names a bad entry)."""

@@ -4,23 +4,30 @@ backends; the challenger leaves shadowing when promoted; a challenger that raise
 
 from __future__ import annotations
 
+import json
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sklearn.metrics import roc_auc_score
 
 from api.auth import API_KEY_HEADER
 from api.core.config import ApiSettings
 from api.main import create_app
 from api.model_holder import LoadedModel
+from ml.cli import main as cli_main
 from ml.data import Dataset
-from ml.registry import Registry
+from ml.outcomes import import_outcomes, json_chunks
+from ml.registry import GateRefusedError, Registry
 from ml.scoring import ScoringModel
 from ml.shadow_log import shadow_engine
 from tests.api.conftest import ADMIN_KEY, Api
@@ -51,7 +58,7 @@ def _pairs(database_url: str, expected: int) -> list[sa.Row[Any]]:
             connection.execute(
                 sa.text(
                     'SELECT l.request_id, l."row", l.model_version, s.model_version, s.probability, '
-                    "l.features FROM inference_log l LEFT JOIN shadow_scores s ON s.request_id = l.request_id "
+                    "l.features, l.probability FROM inference_log l LEFT JOIN shadow_scores s ON s.request_id = l.request_id "
                     'AND s."row" = l."row" ORDER BY l.id'
                 )
             ).all()
@@ -78,6 +85,7 @@ def test_challenger_scores_every_accepted_row_then_leaves_when_promoted(
     small_dataset: Dataset,
     start_api: Callable[..., Api],
     log_url: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     challenger = own_registry.register(weak_run.model_uri, weak_run.run_id)
     own_registry.promote(challenger, "challenger", "shadow test", who="pytest")
@@ -98,14 +106,69 @@ def test_challenger_scores_every_accepted_row_then_leaves_when_promoted(
         metrics = client.get("/metrics").text
         assert re.search(rf'api_shadow_scores_total{{model_version="{challenger}"}} 60\.0', metrics)
 
-        own_registry.promote(challenger, "champion", "won in shadow", who="pytest", force=True)
+        pair = _check_report(client, log_url, own_registry.name, small_dataset, capsys)
+
+        gate = own_registry.gate.model_copy(deep=True)
+        gate.live.enabled = True
+        judged = Registry(own_registry.name, mlflow_server.url, gate, log_url)
+        with pytest.raises(GateRefusedError, match="only 360 shadowed decisions; the live gate needs 1000"):
+            judged.promote(challenger, "champion", "looks better live", who="pytest")
+        refusal = judged.history()[-1]
+        assert refusal.action == "refused" and refusal.live and refusal.live["figures"]["rows"] == 360
+        assert own_registry.version_for("champion") == "1"
+        event, verdict = judged.promote(challenger, "champion", "won in shadow", who="pytest", force=True)
+        assert event.live and event.live["figures"]["swap_share"] == pytest.approx(pair["swap_share"])
         assert own_registry.version_for("challenger") is None
         client.post("/model/reload").raise_for_status()
         assert client.get("/health").json()["challenger_version"] is None
         client.post("/predict", json={"features": records[0]}).raise_for_status()
         time.sleep(0.5)
-        pairs = _pairs(log_url, 60)
-        assert len(pairs) == 61 and pairs[-1][2] == challenger and pairs[-1][3] is None
+        pairs = _pairs(log_url, 360)
+        assert len(pairs) == 361 and pairs[-1][2] == challenger and pairs[-1][3] is None
+
+
+def _check_report(
+    client: httpx.Client, log_url: str, name: str, dataset: Dataset, capsys: pytest.CaptureFixture[str]
+) -> dict[str, Any]:
+    """GET /challenger/report and `compare-live` against counts made here from the log itself."""
+    client.post("/predict/batch", json=_records(dataset, 360)[60:]).raise_for_status()
+    pairs = _pairs(log_url, 360)
+    expected = Counter(f"{decision}_{shadow}" for decision, shadow in _decisions(log_url))
+    assert sum(expected.values()) == 360 and len(pairs) == 360
+    rids = {pair[0] for pair in pairs}
+    truth = dataset.frame[dataset.target].head(360).tolist()
+    outcomes = [
+        {"request_id": pair[0], "row": pair[1], "defaulted": int(y), "observed_at": date.today().isoformat()}
+        for pair, y in zip(pairs, truth, strict=True)
+    ]
+    assert len(rids) == 7 and import_outcomes(log_url, json_chunks(outcomes), strict=True).stored == 360
+
+    report = client.get("/challenger/report", params={"hours": 1}).json()
+    pair = report["pairs"][0]
+    assert {key: value["count"] for key, value in pair["swap"].items()} == dict(expected)
+    assert pair["swap_in"] == expected["refuse_approve"] and pair["swap_out"] == expected["approve_refuse"]
+    assert pair["rows"] == 360 and len(pair["separating_features"]) > 0
+    probabilities = np.array([[p[6], p[4]] for p in pairs])
+    assert pair["outcomes"]["rows"] == 360
+    assert pair["outcomes"]["champion_auc"] == pytest.approx(roc_auc_score(truth, probabilities[:, 0]))
+    assert pair["outcomes"]["challenger_auc"] == pytest.approx(roc_auc_score(truth, probabilities[:, 1]))
+
+    assert cli_main(["--model-name", name, "compare-live", "--database-url", log_url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["pairs"][0]["swap"] == pair["swap"]
+    assert report["gate"]["figures"]["rows"] == 360 and not report["gate"]["enforced"]
+    return dict(pair)
+
+
+def _decisions(log_url: str) -> list[sa.Row[Any]]:
+    with shadow_engine(log_url).connect() as connection:
+        return list(
+            connection.execute(
+                sa.text(
+                    "SELECT l.decision, s.decision FROM inference_log l JOIN shadow_scores s "
+                    'ON s.request_id = l.request_id AND s."row" = l."row"'
+                )
+            ).all()
+        )
 
 
 def test_a_failing_challenger_changes_no_answer(

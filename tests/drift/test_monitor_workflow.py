@@ -70,3 +70,11 @@ def test_the_digest_includes_realized_and_estimated_performance() -> None:
     assert '>> "$RUNNER_TEMP/digest.md"' in performance["run"]  # Slack and the issue carry it too
     slack = next(i for i, name in enumerate(names) if "Slack" in name)
     assert names.index(performance["name"]) < slack
+
+
+def test_the_digest_includes_the_shadow_comparison_when_a_challenger_is_set() -> None:
+    steps = load()["jobs"]["drift"]["steps"]
+    names = [step.get("name", "") for step in steps]
+    shadow = next(step for step in steps if "ml compare-live --if-challenger" in step.get("run", ""))
+    assert '>> "$RUNNER_TEMP/digest.md"' in shadow["run"]
+    assert names.index(shadow["name"]) < next(i for i, n in enumerate(names) if "Slack" in n)
