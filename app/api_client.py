@@ -90,6 +90,11 @@ class ApiClient:
         couple of seconds over a large log)."""
         return self._json("GET", "/performance", timeout_s=max(self.timeout_s, 60.0))
 
+    def challenger_report(self, hours: float | None = None) -> dict[str, Any]:
+        """Champion vs challenger on the shadowed traffic of the last `hours` (None: all logged)."""
+        params = {"hours": hours} if hours else None
+        return self._json("GET", "/challenger/report", params=params, timeout_s=max(self.timeout_s, 60.0))
+
     def post_outcomes_csv(self, filename: str, content: bytes) -> dict[str, Any]:
         """Record an outcomes file; safe to repeat (the same outcome twice changes nothing)."""
         files = {"file": (filename, content, "text/csv")}

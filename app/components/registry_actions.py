@@ -70,6 +70,33 @@ def promote_form(versions: list[str], identity: ConsoleIdentity) -> None:
         st.form_submit_button("Review promotion", on_click=_stage_promotion)
 
 
+def _stage_challenger_promotion() -> None:
+    state = st.session_state
+    _stage(
+        {
+            "action": "promote",
+            "version": state["challenger_promote_version"],
+            "alias": "champion",
+            "reason": state["challenger_promote_reason"],
+            "force": bool(state.get("challenger_promote_force")),
+        }
+    )
+
+
+def promote_challenger_form(version: str, identity: ConsoleIdentity) -> None:
+    """Make the shadowing challenger champion (Champion vs challenger page): leads only."""
+    not_allowed = refusal(identity, Permission.MANAGE_CHAMPION)
+    if not_allowed:
+        st.info(f"Promoting the challenger: {not_allowed}", icon=":material/lock:")
+        return
+    with st.form("promote_challenger"):
+        st.markdown(f"**Promote challenger v{version} to champion**")
+        st.session_state["challenger_promote_version"] = version
+        st.text_input("Reason (recorded with the move)", key="challenger_promote_reason")
+        st.checkbox("Force past a refusing quality gate (needs a reason)", key="challenger_promote_force")
+        st.form_submit_button("Review promotion", on_click=_stage_challenger_promotion)
+
+
 def rollback_form(champion: str | None, identity: ConsoleIdentity) -> None:
     not_allowed = refusal(identity, Permission.MANAGE_CHAMPION)
     if not_allowed:

@@ -29,6 +29,7 @@ PAGES = {
     "registry": APP_DIR / "pages" / "5_Model_registry.py",
     "performance": APP_DIR / "pages" / "6_Performance.py",
     "fairness": APP_DIR / "pages" / "7_Fairness.py",
+    "challenger": APP_DIR / "pages" / "8_Champion_vs_challenger.py",
 }
 TRAINING_EXPERIMENT = "tests"  # where tests/conftest.py logs its training runs
 
