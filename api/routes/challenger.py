@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-import sqlalchemy as sa
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from api.auth import require_read
 from api.deps import HolderDep, SettingsDep, ShadowDep
 from api.routes.predict import ERRORS
+from api.store_calls import LOG_UNREACHABLE, store_call
 from ml.compare_live import compare_live
 from ml.config import load_params
 from ml.live_gate import judge
@@ -46,16 +45,16 @@ async def challenger_report(
         raise HTTPException(422, "since must be before until")
     rows = min(last_n or settings.challenger_report_max_rows, settings.challenger_report_max_rows)
     params = load_params()
-    try:
-        report = await asyncio.to_thread(
-            compare_live, settings.database_url, settings.model_name, since, until, rows, params.stability
-        )
-    except sa.exc.OperationalError as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "the decision log is unreachable",
-            headers={"Retry-After": "5"},
-        ) from exc
+    report = await store_call(
+        LOG_UNREACHABLE,
+        compare_live,
+        settings.database_url,
+        settings.model_name,
+        since,
+        until,
+        rows,
+        params.stability,
+    )
     # The live gate on the pair this replica serves now (what a promotion would be judged on).
     champion = holder.current.version if holder.current else None
     candidate = shadow.holder.current.version if shadow and shadow.holder.current else None
