@@ -26,6 +26,7 @@ from api.main import create_app
 from api.model_holder import LoadedModel
 from ml.cli import main as cli_main
 from ml.data import Dataset
+from ml.features import FeatureBuilder
 from ml.outcomes import import_outcomes, json_chunks
 from ml.registry import GateRefusedError, Registry
 from ml.scoring import ScoringModel
@@ -111,10 +112,11 @@ def test_challenger_scores_every_accepted_row_then_leaves_when_promoted(
         gate = own_registry.gate.model_copy(deep=True)
         gate.live.enabled = True
         judged = Registry(own_registry.name, mlflow_server.url, gate, log_url)
-        with pytest.raises(GateRefusedError, match="only 360 shadowed decisions; the live gate needs 1000"):
+        n = pair["rows"]
+        with pytest.raises(GateRefusedError, match=f"only {n} shadowed decisions; the live gate needs 1000"):
             judged.promote(challenger, "champion", "looks better live", who="pytest")
         refusal = judged.history()[-1]
-        assert refusal.action == "refused" and refusal.live and refusal.live["figures"]["rows"] == 360
+        assert refusal.action == "refused" and refusal.live and refusal.live["figures"]["rows"] == n
         assert own_registry.version_for("champion") == "1"
         event, verdict = judged.promote(challenger, "champion", "won in shadow", who="pytest", force=True)
         assert event.live and event.live["figures"]["swap_share"] == pytest.approx(pair["swap_share"])
@@ -123,39 +125,43 @@ def test_challenger_scores_every_accepted_row_then_leaves_when_promoted(
         assert client.get("/health").json()["challenger_version"] is None
         client.post("/predict", json={"features": records[0]}).raise_for_status()
         time.sleep(0.5)
-        pairs = _pairs(log_url, 360)
-        assert len(pairs) == 361 and pairs[-1][2] == challenger and pairs[-1][3] is None
+        pairs = _pairs(log_url, n)
+        assert len(pairs) == n + 1 and pairs[-1][2] == challenger and pairs[-1][3] is None
 
 
 def _check_report(
     client: httpx.Client, log_url: str, name: str, dataset: Dataset, capsys: pytest.CaptureFixture[str]
 ) -> dict[str, Any]:
     """GET /challenger/report and `compare-live` against counts made here from the log itself."""
-    client.post("/predict/batch", json=_records(dataset, 360)[60:]).raise_for_status()
-    pairs = _pairs(log_url, 360)
+    second = client.post("/predict/batch", json=_records(dataset, 360)[60:]).json()
+    n = 60 + second["scored"]  # rows lacking too much of the model's importance are refused (issue 14)
+    pairs = _pairs(log_url, n)
     expected = Counter(f"{decision}_{shadow}" for decision, shadow in _decisions(log_url))
-    assert sum(expected.values()) == 360 and len(pairs) == 360
+    assert sum(expected.values()) == n and len(pairs) == n and n > 300
     rids = {pair[0] for pair in pairs}
-    truth = dataset.frame[dataset.target].head(360).tolist()
+    targets = dataset.frame[dataset.target].tolist()  # the second batch's row r is record 60 + r
+    truth = [
+        targets[60 + p[1] - 1] if p[0] == second["request_id"] else targets[i] for i, p in enumerate(pairs)
+    ]
     outcomes = [
         {"request_id": pair[0], "row": pair[1], "defaulted": int(y), "observed_at": date.today().isoformat()}
         for pair, y in zip(pairs, truth, strict=True)
     ]
-    assert len(rids) == 7 and import_outcomes(log_url, json_chunks(outcomes), strict=True).stored == 360
+    assert len(rids) == 7 and import_outcomes(log_url, json_chunks(outcomes), strict=True).stored == n
 
     report = client.get("/challenger/report", params={"hours": 1}).json()
     pair = report["pairs"][0]
     assert {key: value["count"] for key, value in pair["swap"].items()} == dict(expected)
     assert pair["swap_in"] == expected["refuse_approve"] and pair["swap_out"] == expected["approve_refuse"]
-    assert pair["rows"] == 360 and len(pair["separating_features"]) > 0
+    assert pair["rows"] == n and len(pair["separating_features"]) > 0
     probabilities = np.array([[p[6], p[4]] for p in pairs])
-    assert pair["outcomes"]["rows"] == 360
+    assert pair["outcomes"]["rows"] == n
     assert pair["outcomes"]["champion_auc"] == pytest.approx(roc_auc_score(truth, probabilities[:, 0]))
     assert pair["outcomes"]["challenger_auc"] == pytest.approx(roc_auc_score(truth, probabilities[:, 1]))
 
     assert cli_main(["--model-name", name, "compare-live", "--database-url", log_url, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["pairs"][0]["swap"] == pair["swap"]
-    assert report["gate"]["figures"]["rows"] == 360 and not report["gate"]["enforced"]
+    assert report["gate"]["figures"]["rows"] == n and not report["gate"]["enforced"]
     return dict(pair)
 
 
@@ -192,8 +198,9 @@ def test_a_failing_challenger_changes_no_answer(
         before = client.post("/predict/batch", json=records).json()["results"]
         shadow = client.app.state.shadow  # type: ignore[attr-defined]
         served = client.app.state.holder.current  # type: ignore[attr-defined]
+        broken = ScoringModel(champion_model.booster, champion_model.schema, champion_model.meta)
         narrow = champion_model.schema.model_copy(update={"features": champion_model.schema.features[:-3]})
-        broken = ScoringModel(champion_model.booster, narrow, champion_model.meta)
+        broken.builder = FeatureBuilder(narrow)  # fewer columns than its booster takes: predict raises
         shadow.holder.current = LoadedModel(
             broken, served.name, "999", "challenger", None, "mlflow", served.loaded_at
         )
