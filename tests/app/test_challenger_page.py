@@ -4,7 +4,6 @@ verdict, Review -> Confirm refused by the gate) and in headless Chromium."""
 
 from __future__ import annotations
 
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -18,9 +17,8 @@ from ml.generate import generate_applications
 from ml.registry import Registry
 from ml.shadow_log import read_pairs
 from tests.app.conftest import APP_DIR, button, start_api, texts
-from tests.app.test_browser import CHROMIUM_ARGS, chromium  # noqa: F401 (fixture)
-from tests.servers import Server, free_port, start_process
-from tests.utils import Champion
+from tests.servers import Server
+from tests.utils import Champion, headless_chromium, start_console
 
 PAGE = APP_DIR / "pages" / "8_Champion_vs_challenger.py"
 
@@ -85,59 +83,22 @@ def test_the_page_shows_the_report_and_promotes_through_review_and_confirm(shado
 @pytest.mark.browser
 @pytest.mark.slow
 def test_the_page_renders_in_chromium(
-    chromium: Path,  # noqa: F811 (the fixture of test_browser.py)
-    shadow_api: Server,
-    champion: Champion,
-    tmp_path,
+    chromium: Path, shadow_api: Server, champion: Champion, tmp_path
 ) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP_DIR / "Home.py"),
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    pytest.importorskip("playwright.sync_api")
     env = {"API_URL": shadow_api.url, "MLFLOW_TRACKING_URI": champion.tracking_uri}
-    console = start_process(
-        command,
-        f"http://127.0.0.1:{port}",
-        tmp_path / "streamlit.log",
-        env=env,
-        health_path="/_stcore/health",
-    )
+    console = start_console(env, tmp_path / "streamlit.log")
     screenshot = tmp_path / "challenger.png"
     try:
-        with sync_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch_persistent_context(
-                str(tmp_path / "chromium-profile"),
-                executable_path=str(chromium),
-                headless=True,
-                args=CHROMIUM_ARGS,
-                viewport={"width": 1400, "height": 2200},
-            )
-            try:
-                page = browser.new_page()
-                page.goto(f"{console.url}/Champion_vs_challenger", wait_until="domcontentloaded")
-                page.get_by_text("What separates swap-in from swap-out clients").first.wait_for(
-                    timeout=90_000
-                )
-                page.locator(".js-plotly-plot").nth(1).wait_for(timeout=60_000)
-                page.wait_for_timeout(2_000)
-                page.screenshot(path=str(screenshot), full_page=True)
-                assert page.locator(".js-plotly-plot").count() == 2
-                assert page.get_by_text("Traceback").count() == 0
-            finally:
-                browser.close()
+        with headless_chromium(chromium, tmp_path / "chromium-profile", height=2200) as browser:
+            page = browser.new_page()
+            page.goto(f"{console.url}/Champion_vs_challenger", wait_until="domcontentloaded")
+            page.get_by_text("What separates swap-in from swap-out clients").first.wait_for(timeout=90_000)
+            page.locator(".js-plotly-plot").nth(1).wait_for(timeout=60_000)
+            page.wait_for_timeout(2_000)  # let the charts finish drawing
+            page.screenshot(path=str(screenshot), full_page=True)
+            assert page.locator(".js-plotly-plot").count() == 2
+            assert page.get_by_text("Traceback").count() == 0
     finally:
         console.stop()
     assert screenshot.stat().st_size > 10_000
