@@ -62,9 +62,20 @@ class RegistryActions:
                 "aliases": registry.aliases(),
                 "versions": [as_dict(info) for info in registry.list_versions()],
                 "history": [as_dict(event) for event in registry.history()],
+                "rollback_to": registry.rollback_target(),
             }
 
         return await self._call(read)
+
+    async def gate_verdict(self, version: str) -> dict[str, Any]:
+        """The gate's verdict on `version` becoming champion, without moving anything."""
+        from ml.registry import as_dict
+
+        def check(registry: Registry) -> dict[str, Any]:
+            _require_version(registry, version)
+            return as_dict(registry.check_gate(version))
+
+        return await self._call(check)
 
     async def promote(self, version: str, alias: str, reason: str, who: str, force: bool) -> dict[str, Any]:
         from ml.registry import as_dict

@@ -185,6 +185,7 @@ class ModelsResponse(BaseModel):
     served_version: str | None
     versions: list[VersionInfo]
     history: list[dict[str, Any]] = Field(description="Alias moves, oldest first (who / when / why).")
+    rollback_to: str | None = Field(None, description="The version a rollback would make champion again.")
 
 
 class PromoteRequest(_Strict):

@@ -64,6 +64,10 @@ class ApiClient:
     def models(self) -> dict[str, Any]:
         return self._json("GET", "/models")
 
+    def gate(self, version: str) -> dict[str, Any]:
+        """The quality gate's verdict on `version` becoming champion (nothing is moved)."""
+        return self._json("GET", f"/models/{version}/gate")
+
     def metrics_text(self) -> str:
         """The Prometheus counters (with the API's METRICS_TOKEN when it asks for one)."""
         return self._send("GET", "/metrics", token=self.metrics_token).text
@@ -179,18 +183,23 @@ def _credentials(token: str | None, api_key: str | None) -> dict[str, str]:
     return {"X-API-Key": api_key} if api_key else {}
 
 
+def _on_render(base_url: str) -> bool:
+    """Whether the API is a Render service (whose free instances sleep), by its host name."""
+    host = httpx.URL(base_url).host
+    return host == "onrender.com" or host.endswith(".onrender.com")
+
+
 def _unreachable(base_url: str) -> str:
-    return (
-        f"The scoring API at {base_url} cannot be reached. It may be stopped, or asleep "
-        "(a free Render instance takes 30-60 s to wake up). Try again in a moment."
-    )
+    if _on_render(base_url):
+        why = "It may be stopped, or asleep (a free Render instance takes 30-60 s to wake up)"
+    else:
+        why = "Is it running? (`make run` starts it locally)"
+    return f"The scoring API at {base_url} cannot be reached. {why}. Try again in a moment."
 
 
 def _too_slow(base_url: str, method: str, path: str) -> str:
-    return (
-        f"The scoring API at {base_url} did not answer {method} {path} in time. "
-        "It may be waking up; try again in a moment."
-    )
+    waking = " It may be waking up;" if _on_render(base_url) else ""
+    return f"The scoring API at {base_url} did not answer {method} {path} in time.{waking} Try again in a moment."
 
 
 def _error_from(response: httpx.Response, method: str, path: str) -> ApiError:

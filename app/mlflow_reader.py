@@ -152,7 +152,25 @@ def validation_report(tracking_uri: str, run_id: str) -> str | None:
     return _download_text(tracking_uri, run_id, VALIDATION_REPORT)
 
 
+@st.cache_data(ttl=TTL_S, show_spinner="Reading the registry from MLflow...")
+@_friendly
+def registry_overview(tracking_uri: str, model_name: str) -> dict[str, Any]:
+    """Versions, aliases and alias history straight from MLflow, shaped as the API's `GET /models`:
+    what the registry page shows read-only while the API is down."""
+    from ml.registry import Registry, as_dict
+
+    registry = Registry(model_name, tracking_uri)
+    return {
+        "name": model_name,
+        "aliases": registry.aliases(),
+        "served_version": None,
+        "versions": [as_dict(info) for info in registry.list_versions()],
+        "history": [as_dict(event) for event in registry.history()],
+        "rollback_to": registry.rollback_target(),
+    }
+
+
 def clear_cache() -> None:
     """Forget cached reads (after a registry action, or when the operator asks to retry)."""
-    for func in (runs, roc_curve, report_artifacts, artifact_text, validation_report):
+    for func in (runs, roc_curve, report_artifacts, artifact_text, validation_report, registry_overview):
         func.clear()

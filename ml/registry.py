@@ -254,7 +254,7 @@ class Registry:
         current = self.version_for(CHAMPION)
         if current is None:
             raise RegistryError("there is no champion to roll back")
-        target = self._rollback_target()
+        target = self.rollback_target()
         if target is None:
             raise RegistryError(f"champion v{current} has no previous champion to roll back to")
         self._version(target)
@@ -272,7 +272,8 @@ class Registry:
         self._record(event)
         return event
 
-    def _rollback_target(self) -> str | None:
+    def rollback_target(self) -> str | None:
+        """The version a rollback would make champion again (None when there is none)."""
         stack: list[str] = []
         for event in self.history():
             if event.alias != CHAMPION:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
 
@@ -40,6 +40,19 @@ def _served_version(holder: ModelHolder) -> str | None:
 async def list_models(registry: RegistryDep, holder: HolderDep, settings: SettingsDep) -> ModelsResponse:
     overview = await registry.overview()
     return ModelsResponse(name=settings.model_name, served_version=_served_version(holder), **overview)
+
+
+@router.get(
+    "/models/{version}/gate",
+    responses=REGISTRY_ERRORS,
+    dependencies=[Depends(require_read)],
+)
+async def gate_verdict(
+    version: Annotated[int, Path(ge=1, le=10**9)], registry: RegistryDep
+) -> dict[str, Any]:
+    """What the quality gate would say to `version` becoming champion (nothing moves): the review step
+    shows it before anyone confirms a promotion."""
+    return await registry.gate_verdict(str(version))
 
 
 def promotion_permission(body: PromoteRequest) -> Permission:

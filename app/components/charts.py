@@ -173,22 +173,33 @@ def decisions_over_time(volume: pd.DataFrame) -> go.Figure:
     return figure.update_layout(barmode="stack", title="Predictions over time", **_LAYOUT)
 
 
-def alias_timeline(history: pd.DataFrame) -> go.Figure:
-    """Alias moves over time (`when`, `alias`, `action`, `to`, `who`, `why`): one marker per move."""
+def alias_timeline(history: pd.DataFrame, lanes: pd.Series) -> go.Figure:
+    """Alias moves over time (`when`, `alias`, `action`, `to`, `who`, `why`): one marker per move, at
+    the height `lanes` gives it (its alias's row, lifted when moves of that row crowd together)."""
+    rows = sorted(history["alias"].replace("", "(archived)").unique())
     figure = go.Figure()
-    for action, symbol in (("promote", "triangle-up"), ("rollback", "triangle-down"), ("archive", "x")):
+    symbols = {"promote": "triangle-up", "rollback": "triangle-down", "clear": "circle-open", "archive": "x"}
+    for action, symbol in symbols.items():
         part = history[history["action"] == action]
+        if part.empty:
+            continue
         figure.add_scatter(
             x=part["when"],
-            y=part["alias"].replace("", "(archived)"),
+            y=lanes[part.index],
             mode="markers+text",
             text="v" + part["to"].astype(str),
-            textposition="top center",
-            marker={"symbol": symbol, "size": 14},
+            textposition="middle right",
+            marker={"symbol": symbol, "size": 13},
             name=action,
             hovertext=part["who"] + ": " + part["why"].astype(str),
         )
-    return figure.update_layout(height=300, **_LAYOUT)
+    top = float(lanes.max()) if len(lanes) else 0.0
+    return figure.update_layout(
+        height=160 + 60 * len(rows),
+        yaxis={"tickvals": list(range(len(rows))), "ticktext": rows, "range": [-0.5, top + 0.5]},
+        xaxis={"tickformat": "%d %b\n%H:%M"},
+        **_LAYOUT,
+    )
 
 
 def score_band_bars(bands: pd.DataFrame, psi: float, band: str) -> go.Figure:

@@ -1,7 +1,9 @@
-"""Promote and roll back through the API, each with a reason and an explicit confirmation step.
+"""Promote and roll back through the API, each with a reason and an explicit review step.
 
-An action is first staged in session state by its form; only the Confirm button sends it. The gate's verdict
-(on a refused promotion) and the API's answer are shown as they came back.
+A form stages the action in session state; the review step shows what will happen (for a promotion,
+the quality gate's verdict and the candidate's metrics next to the champion's; for a rollback, the
+version it returns to; and who it is recorded as) and only Confirm sends it. Each action ends in one
+message, in words; a success clears the form.
 """
 
 from __future__ import annotations
@@ -11,19 +13,26 @@ from typing import Any
 import streamlit as st
 
 from api.identity_roles import Permission
-from app import mlflow_reader
-from app.api_client import ApiClient, ApiError
+from app import mlflow_reader, registry_view
+from app.api_client import ApiClient, ApiError, ApiUnavailableError, describe_error
 from app.auth import ConsoleIdentity, refusal
 from app.registry_view import ALIASES
 
 PENDING = "registry_pending"
 OUTCOME = "registry_outcome"
+FORM_KEYS = (
+    "promote_reason",
+    "promote_force",
+    "rollback_reason",
+    "challenger_promote_reason",
+    "challenger_promote_force",
+)
 
 
 def _stage(action: dict[str, Any]) -> None:
-    """Keep the action for the confirmation step (a form callback: it runs before the page redraws)."""
+    """Keep the action for the review step (a form callback: it runs before the page redraws)."""
     if not action["reason"].strip():
-        st.session_state[OUTCOME] = ("invalid", {"message": "Give a reason: it is recorded in the registry."})
+        st.session_state[OUTCOME] = ("error", "Give a reason: it is recorded in the registry.")
         return
     st.session_state[PENDING] = action
     st.session_state.pop(OUTCOME, None)
@@ -97,24 +106,52 @@ def promote_challenger_form(version: str, identity: ConsoleIdentity) -> None:
         st.form_submit_button("Review promotion", on_click=_stage_challenger_promotion)
 
 
-def rollback_form(champion: str | None, identity: ConsoleIdentity) -> None:
+def rollback_form(champion: str | None, target: str | None, identity: ConsoleIdentity) -> None:
     not_allowed = refusal(identity, Permission.MANAGE_CHAMPION)
     if not_allowed:
         st.info(f"Rolling back the champion: {not_allowed}", icon=":material/lock:")
         return
     with st.form("rollback"):
-        st.markdown(f"**Roll back the champion** (now v{champion or '-'})")
+        back = f" to v{target}" if target else " (no earlier champion to return to)"
+        st.markdown(f"**Roll back the champion** from v{champion or '-'}{back}")
         st.text_input("Reason (recorded with the move)", key="rollback_reason")
-        st.form_submit_button("Review rollback", disabled=champion is None, on_click=_stage_rollback)
+        st.form_submit_button("Review rollback", disabled=target is None, on_click=_stage_rollback)
 
 
-def _describe(action: dict[str, Any]) -> str:
+def _review_promotion(client: ApiClient, action: dict[str, Any], listing: dict[str, Any] | None) -> None:
+    """What the move would do: the gate's verdict (for champion) and the metrics against the champion."""
+    if listing is None:
+        try:
+            listing = client.models()
+        except ApiError:
+            listing = {"aliases": {}, "versions": []}
+    champion = listing["aliases"].get("champion")
+    table = registry_view.comparison(listing["versions"], action["version"], champion)
+    if action["alias"] == "champion":
+        try:
+            verdict: dict[str, Any] | None = client.gate(action["version"])
+        except ApiError as exc:
+            verdict = None
+            st.warning(f"The quality gate's verdict cannot be read now: {_reason(exc)}")
+        if verdict is not None:
+            passed = verdict.get("passed")
+            (st.success if passed else st.error)(_verdict_line(verdict), icon=":material/rule:")
+            if not passed and not action["force"]:
+                st.caption("Confirming will be refused unless a lead forces it (with a reason).")
+    if not table.empty:
+        st.dataframe(table, hide_index=True, width="content")
+
+
+def _describe(action: dict[str, Any], listing: dict[str, Any] | None, who: str) -> str:
     if action["action"] == "promote":
         forced = " **forcing past the gate**" if action["force"] else ""
-        return (
-            f"Promote **v{action['version']}** to **{action['alias']}**{forced}, because: {action['reason']}"
-        )
-    return f"Roll back the champion to the previous one, because: {action['reason']}"
+        what = f"Promote **v{action['version']}** to **{action['alias']}**{forced}"
+    elif listing is not None:
+        champion, target = listing["aliases"].get("champion"), listing.get("rollback_to")
+        what = f"Roll back the champion from **v{champion}** to **v{target}**"
+    else:
+        what = "Roll back the champion to the previous one"
+    return f"{what}, because: {action['reason']}. Recorded as done by **{who}**."
 
 
 def _send(client: ApiClient, action: dict[str, Any]) -> dict[str, Any]:
@@ -123,53 +160,78 @@ def _send(client: ApiClient, action: dict[str, Any]) -> dict[str, Any]:
     return client.rollback(action["reason"])
 
 
-def confirm_step(client: ApiClient) -> None:
-    """Ask for confirmation of the staged action; send it on Confirm and keep the API's answer."""
+def confirm_step(client: ApiClient, who: str, listing: dict[str, Any] | None = None) -> None:
+    """Review the staged action; send it on Confirm and keep one outcome message. `listing` is the
+    registry as `GET /models` gives it (read here when the page has none)."""
     action = st.session_state.get(PENDING)
     if not action:
         return
-    st.warning(_describe(action), icon=":material/help:")
-    confirm, cancel = st.columns([1, 6])
-    if cancel.button("Cancel"):
-        st.session_state.pop(PENDING)
-        st.rerun()
-    if confirm.button("Confirm", type="primary"):
-        st.session_state.pop(PENDING)
-        try:
-            st.session_state[OUTCOME] = ("ok", _send(client, action))
-        except ApiError as exc:
-            st.session_state[OUTCOME] = ("refused", {"message": exc.message, "answer": exc.detail})
-        st.cache_data.clear()
-        mlflow_reader.clear_cache()
-        st.rerun()
+    with st.container(border=True):
+        st.markdown("**Review** " + _describe(action, listing, who))
+        if action["action"] == "promote":
+            _review_promotion(client, action, listing)
+        confirm, cancel = st.columns([1, 6])
+        if cancel.button("Cancel"):
+            st.session_state.pop(PENDING)
+            st.rerun()
+        if confirm.button("Confirm", type="primary"):
+            st.session_state.pop(PENDING)
+            try:
+                st.session_state[OUTCOME] = _succeeded(action, _send(client, action))
+                for key in FORM_KEYS:  # the forms are drawn below: they come back empty
+                    st.session_state.pop(key, None)
+            except ApiError as exc:
+                st.session_state[OUTCOME] = ("error", _refused(action, exc))
+            st.cache_data.clear()
+            mlflow_reader.clear_cache()
+            st.rerun()
+
+
+def _succeeded(action: dict[str, Any], answer: dict[str, Any]) -> tuple[str, str]:
+    event, verdict = answer.get("event") or {}, answer.get("verdict")
+    served = f" The API now serves v{answer.get('served_version')}."
+    if action["action"] == "rollback":
+        return (
+            "ok",
+            f"Rolled back: v{event.get('version')} is champion again (v{event.get('previous')} left).{served}",
+        )
+    moved = f"v{event.get('version')} is now {event.get('alias')}"
+    if verdict and not verdict.get("passed"):
+        reasons = "; ".join(verdict.get("reasons") or [])
+        return "forced", f"{moved}, forced past the quality gate, which refused it: {reasons}.{served}"
+    return "ok", f"{moved}.{served}"
+
+
+def _refused(action: dict[str, Any], exc: ApiError) -> str:
+    what = (
+        f"v{action['version']} was not made {action['alias']}"
+        if action["action"] == "promote"
+        else "The champion was not rolled back"
+    )
+    return f"{what}: {_reason(exc)}"
+
+
+def _reason(exc: ApiError) -> str:
+    """The API's reason once, in words: its `detail`, without the HTTP line or the raw body."""
+    if isinstance(exc, ApiUnavailableError) or exc.status in (401, 403) or exc.detail is None:
+        return exc.message
+    return describe_error(exc.detail)
 
 
 def show_outcome() -> None:
-    """The API's answer to the last action: success, or the refusal with the gate's verdict."""
+    """The last action's one message: success, forced (a warning), or why it was refused."""
     outcome = st.session_state.get(OUTCOME)
     if not outcome:
         return
-    kind, body = outcome
-    if kind == "invalid":
-        st.error(body["message"], icon=":material/edit_note:")
-        return
-    if kind == "ok":
-        st.success(f"Done. The API now serves v{body.get('served_version')}.", icon=":material/check:")
-        verdict, answer = body.get("verdict"), body
-    else:
-        st.error(body["message"], icon=":material/block:")
-        answer = body["answer"]
-        verdict = answer.get("verdict") if isinstance(answer, dict) else None
-    if verdict:
-        gate = st.success if verdict.get("passed") else st.error
-        gate(_verdict_line(verdict), icon=":material/rule:")
-    with st.expander("The API's answer", expanded=kind != "ok"):
-        st.json(answer)
+    kind, message = outcome
+    show = {"ok": st.success, "forced": st.warning}.get(kind, st.error)
+    icons = {"ok": ":material/check:", "forced": ":material/warning:"}
+    show(message, icon=icons.get(kind, ":material/block:"))
 
 
 def _verdict_line(verdict: dict[str, Any]) -> str:
     candidate, champion = verdict.get("candidate_auc"), verdict.get("champion_auc")
-    line = f"Quality gate {'passed' if verdict.get('passed') else 'refused'}: candidate AUC "
+    line = f"Quality gate {'would pass' if verdict.get('passed') else 'refuses'}: candidate AUC "
     line += f"{candidate:.4f}" if candidate is not None else "unknown"
     if champion is not None:
         line += f" vs champion v{verdict.get('champion_version')} {champion:.4f}"

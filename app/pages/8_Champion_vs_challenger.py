@@ -17,7 +17,7 @@ client = session.api_client()
 window = st.selectbox("Window", list(challenger_view.WINDOWS), index=2)
 report = feedback.load(client.challenger_report, challenger_view.WINDOWS[window])
 registry_actions.show_outcome()
-registry_actions.confirm_step(client)
+registry_actions.confirm_step(client, identity.name)
 
 pair = challenger_view.current_pair(report)
 if pair is None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import time
 
-import httpx
 import pytest
 
 from ml.data import generated_dataset
@@ -61,42 +59,6 @@ def test_experiments_compares_runs(mlflow_env, trained_run, weak_run):
     assert "test_roc_auc" in table.columns and len(table) >= 2
     titles = [chart.proto.spec for chart in app.get("plotly_chart")]
     assert any("ROC curves" in spec for spec in titles)
-
-
-def _served_version(url: str, expected: str, timeout_s: float = 20) -> str:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        version = httpx.get(f"{url}/health", timeout=5).json()["model_version"]
-        if str(version) == expected or time.monotonic() > deadline:
-            return str(version)
-        time.sleep(0.3)
-
-
-def test_promote_then_rollback_changes_the_served_version(registry_api, mlflow_env, monkeypatch):
-    monkeypatch.setenv("API_URL", registry_api.server.url)
-    monkeypatch.setenv("JWT_SECRET", registry_api.jwt_secret)
-    assert _served_version(registry_api.server.url, "1") == "1"
-    app = run_page("registry")
-    assert not app.exception
-
-    app.selectbox(key="promote_version").select("2")
-    app.radio(key="promote_alias").set_value("champion")
-    app.text_input(key="promote_reason").input("better calibrated")
-    button(app, "Review promotion").click().run()
-    assert "Promote **v2** to **champion**" in texts(app)
-    button(app, "Confirm").click().run()
-    assert not app.exception
-    assert "Done." in texts(app), texts(app)
-    assert _served_version(registry_api.server.url, "2") == "2"
-
-    app.text_input(key="rollback_reason").input("v2 misbehaves")
-    button(app, "Review rollback").click().run()
-    button(app, "Confirm").click().run()
-    assert "Done." in texts(app), texts(app)
-    assert _served_version(registry_api.server.url, "1") == "1"
-    history = app.dataframe[-1].value
-    assert list(history["action"][:2]) == ["rollback", "promote"]
-    assert list(history["who"][:2]) == ["local", "local"]  # the open console's operator
 
 
 @pytest.mark.parametrize("page", sorted(PAGES))
