@@ -37,14 +37,13 @@ else:
     cols[4].metric("Run", (model.get("run_id") or "-")[:8])
 
 st.subheader("Activity")
-metrics_text = feedback.try_load("The API's counters", client.metrics_text)
-if metrics_text is not None:
-    counts = activity.prediction_counts(metrics_text)
-    rate = activity.approval_rate(counts)
-    cols = st.columns(3)
-    cols[0].metric("Predictions since API start", f"{sum(counts.values()):,.0f}")
-    cols[1].metric("Approval rate", f"{rate:.1%}" if rate is not None else "-")
-if config.database_url:
+if config.database_url:  # the log outlives API restarts: its totals are the platform's
+    totals = feedback.try_load("The inference log", activity.decision_totals, config.database_url)
+    if totals is not None:
+        rate = activity.approval_rate(totals)
+        cols = st.columns(3)
+        cols[0].metric("Predictions in the inference log", f"{sum(totals.values()):,.0f}")
+        cols[1].metric("Approval rate", f"{rate:.1%}" if rate is not None else "-")
     volume = feedback.try_load("The inference log", activity.decisions_by_period, config.database_url)
     if volume is None:
         pass
@@ -53,7 +52,14 @@ if config.database_url:
     else:
         st.plotly_chart(charts.decisions_over_time(volume), width="stretch")
 else:
-    st.caption("Set DATABASE_URL for the console to chart predictions over time from the inference log.")
+    metrics_text = feedback.try_load("The API's counters", client.metrics_text)
+    if metrics_text is not None:
+        counts = activity.prediction_counts(metrics_text)
+        rate = activity.approval_rate(counts)
+        cols = st.columns(3)
+        cols[0].metric("Predictions since API start", f"{sum(counts.values()):,.0f}")
+        cols[1].metric("Approval rate", f"{rate:.1%}" if rate is not None else "-")
+    st.caption("Set DATABASE_URL for the console to count and chart predictions from the inference log.")
 
 st.subheader("Data drift")
 runs = feedback.try_load(

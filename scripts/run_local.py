@@ -1,39 +1,25 @@
-"""`make run`: the whole stack on local defaults, in the foreground, until Ctrl-C.
+"""`make run`: the whole stack on local defaults, in the foreground, until Ctrl-C or SIGTERM.
 
 Starts MLflow (SQLite `mlflow.db`, artifacts under `mlruns/`), trains and promotes a demo champion
-when the registry has none, then the scoring API and the console; prints the URLs. Logs go to .run/.
+when the registry has none, then the scoring API and the console; prints the URLs. A service that
+dies is restarted (scripts/supervisor.py); a signal at any moment stops everything started. Logs go
+to .run/. The API and the console share one inference log (DATABASE_URL).
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: `scripts` is a package of the repository
 
-from scripts.servers import API_ENV, BIN, Server, api_command, start_process  # noqa: E402
+from scripts.servers import API_ENV, BIN, api_command  # noqa: E402
+from scripts.supervisor import Service, Stopped, Supervisor  # noqa: E402
 
 LOG_DIR = ROOT / ".run"
 HOST = os.environ.get("RUN_HOST", "127.0.0.1")
-
-
-@dataclass(frozen=True)
-class Service:
-    name: str
-    port: int
-    health_path: str
-    command: list[str]
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
 
 
 def _port(variable: str, default: int) -> int:
@@ -58,8 +44,11 @@ MLFLOW = Service(
         "--workers",
         "1",
     ],
+    HOST,
 )
-API = Service("api", _port("API_PORT", 8000), "/health", api_command(_port("API_PORT", 8000), host=HOST))
+API = Service(
+    "api", _port("API_PORT", 8000), "/health", api_command(_port("API_PORT", 8000), host=HOST), HOST
+)
 CONSOLE = Service(
     "console",
     _port("CONSOLE_PORT", 8501),
@@ -77,62 +66,49 @@ CONSOLE = Service(
         "--browser.gatherUsageStats",
         "false",
     ],
+    HOST,
 )
 
 
-def port_in_use(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex((HOST, port)) == 0
-
-
-def start(service: Service, env: dict[str, str]) -> Server:
-    if port_in_use(service.port):
-        raise RuntimeError(f"port {service.port} is taken: is the stack already running? ({service.name})")
-    print(f"starting {service.name} on {service.url} ...", flush=True)
-    log = LOG_DIR / f"{service.name}.log"
-    try:
-        return start_process(service.command, service.url, log, env, service.health_path, timeout_s=120)
-    except RuntimeError as exc:
-        raise RuntimeError(f"{service.name} did not become healthy; see {log}") from exc
-
-
-def main() -> int:
-    LOG_DIR.mkdir(exist_ok=True)
-    env = {
+def stack_env() -> dict[str, str]:
+    """What every service gets: where MLflow and the API are, and the one inference log."""
+    return {
         **os.environ,
         "MLFLOW_TRACKING_URI": MLFLOW.url,
         "API_URL": os.environ.get("API_URL", API.url),
+        # The API writes the log and the console charts it: one absolute path, whatever the cwd.
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{ROOT / 'inference_log.db'}",
         "PYTHONUNBUFFERED": "1",
         # MLflow's job runner (GenAI scorers) forks a consumer per core; the platform does not use it.
         "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
     }
-    servers: list[Server] = []
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
+def main() -> int:
+    env = stack_env()
+    supervisor = Supervisor(LOG_DIR)
     try:
-        servers.append(start(MLFLOW, env))
-        subprocess.run([sys.executable, "-m", "ml", "bootstrap"], cwd=ROOT, env=env, check=True)
-        servers.append(start(API, {**env, **API_ENV}))
-        servers.append(start(CONSOLE, env))
-        print(
-            "\nThe stack is up:\n"
-            f"  MLflow UI     {MLFLOW.url}\n"
-            f"  Scoring API   {API.url}  (docs: {API.url}/docs)\n"
-            f"  Console       {CONSOLE.url}\n"
-            f"Logs in {LOG_DIR}/. Ctrl-C stops everything.",
-            flush=True,
-        )
-        while all(server.process.poll() is None for server in servers):
-            time.sleep(1)
-        print("a service stopped; shutting down (see .run/*.log)", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
+        with supervisor.signals():
+            supervisor.start(MLFLOW, env)
+            supervisor.run_once("bootstrap", [sys.executable, "-m", "ml", "bootstrap"], env)
+            supervisor.start(API, {**env, **API_ENV})
+            supervisor.start(CONSOLE, env)
+            print(
+                "\nThe stack is up:\n"
+                f"  MLflow UI     {MLFLOW.url}\n"
+                f"  Scoring API   {API.url}  (docs: {API.url}/docs)\n"
+                f"  Console       {CONSOLE.url}\n"
+                f"Logs in {LOG_DIR}/. A service that stops is restarted; Ctrl-C stops everything.",
+                flush=True,
+            )
+            supervisor.watch()
+    except Stopped:
+        print("stopped: every service started is down", flush=True)
         return 0
-    except (RuntimeError, subprocess.CalledProcessError) as exc:
+    except RuntimeError as exc:
         print(f"make run failed: {exc}", file=sys.stderr)
         return 1
-    finally:
-        for server in reversed(servers):
-            server.stop(timeout_s=15)
+    return 0
 
 
 if __name__ == "__main__":
