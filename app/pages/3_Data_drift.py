@@ -68,9 +68,9 @@ def _run_check(api: ApiClient, who: ConsoleIdentity) -> None:
             st.session_state[JOB] = api.run_drift()["id"]
             st.session_state.pop(FINISHED, None)
         except ApiError as exc:
-            detail = exc.detail.get("detail") if isinstance(exc.detail, dict) else None
-            if exc.status == 409 and isinstance(detail, dict) and detail.get("id"):
-                st.session_state[JOB] = detail["id"]  # one is running already: follow that one
+            running_id = exc.detail.get("id") if isinstance(exc.detail, dict) else None
+            if exc.status == 409 and running_id:
+                st.session_state[JOB] = running_id  # one is running already: follow that one
             else:
                 st.error(exc.message)
     if st.session_state.get(JOB):
