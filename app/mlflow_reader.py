@@ -25,7 +25,7 @@ os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
 from mlflow.tracking import MlflowClient  # noqa: E402 - after the retry settings above
 
 from app.errors import SourceUnavailableError  # noqa: E402
-from ml.artifacts import ROC_ARTIFACT  # noqa: E402
+from ml.artifacts import PR_ARTIFACT, ROC_ARTIFACT  # noqa: E402
 from ml.artifacts import VALIDATION_REPORT_HTML as VALIDATION_REPORT  # noqa: E402
 
 TTL_S = 30
@@ -75,6 +75,7 @@ def _runs_frame(tracking_uri: str, experiment_name: str) -> pd.DataFrame:
     for run in runs:
         row: dict[str, Any] = {
             "run_id": run.info.run_id,
+            "experiment_id": run.info.experiment_id,
             "run_name": run.info.run_name,
             "start_time": pd.to_datetime(run.info.start_time, unit="ms", utc=True),
         }
@@ -100,12 +101,15 @@ def _download_text(tracking_uri: str, run_id: str, path: str) -> str:
 
 @st.cache_data(ttl=600, show_spinner=False)
 @_friendly
-def roc_curve(tracking_uri: str, run_id: str) -> dict[str, list[float]] | None:
-    """The run's thinned test ROC curve ({fpr, tpr}), or None when the run has none."""
+def curves(tracking_uri: str, run_id: str) -> dict[str, dict[str, list[float]]]:
+    """The run's thinned test curves: "roc" ({fpr, tpr}) and "pr" ({recall, precision}), those it has."""
     names = {item.path for item in _client(tracking_uri).list_artifacts(run_id, "curves")}
-    if ROC_ARTIFACT not in names:
-        return None
-    return json.loads(_download_text(tracking_uri, run_id, ROC_ARTIFACT))
+    found = {"roc": ROC_ARTIFACT, "pr": PR_ARTIFACT}
+    return {
+        kind: json.loads(_download_text(tracking_uri, run_id, path))
+        for kind, path in found.items()
+        if path in names
+    }
 
 
 def _artifact_paths(client: MlflowClient, run_id: str, path: str | None = None) -> list[str]:
@@ -172,5 +176,5 @@ def registry_overview(tracking_uri: str, model_name: str) -> dict[str, Any]:
 
 def clear_cache() -> None:
     """Forget cached reads (after a registry action, or when the operator asks to retry)."""
-    for func in (runs, roc_curve, report_artifacts, artifact_text, validation_report, registry_overview):
+    for func in (runs, curves, report_artifacts, artifact_text, validation_report, registry_overview):
         func.clear()

@@ -17,6 +17,7 @@ IMPORTANCE_ARTIFACT = "evaluation/feature_importance.json"
 DATA_SUMMARY_ARTIFACT = "evaluation/data_summary.json"
 PARAMS_ARTIFACT = "params/params.json"
 ROC_ARTIFACT = "curves/roc_test.json"
+PR_ARTIFACT = "curves/pr_test.json"
 CALIBRATION_ARTIFACT = "curves/calibration_test.json"
 MODEL_META_ARTIFACT = "model_meta.json"
 DATA_VALIDATION_ARTIFACT = "validation_report.txt"  # the input data's checks, at training

@@ -65,6 +65,13 @@ def roc_points(y_true: np.ndarray, scores: np.ndarray, max_points: int = 200) ->
     return {"fpr": fpr[keep].round(5).tolist(), "tpr": tpr[keep].round(5).tolist()}
 
 
+def pr_points(y_true: np.ndarray, scores: np.ndarray, max_points: int = 200) -> dict[str, list[float]]:
+    """A thinned precision-recall curve (defaulters as positives), to overlay beside the ROC curves."""
+    precision, recall, _ = metrics.precision_recall_curve(y_true, scores)
+    keep = np.unique(np.linspace(0, len(recall) - 1, min(max_points, len(recall))).astype(int))
+    return {"recall": recall[keep].round(5).tolist(), "precision": precision[keep].round(5).tolist()}
+
+
 def calibration(y_true: np.ndarray, scores: np.ndarray, bins: int = 10) -> dict[str, Any]:
     """Reliability curve over equal-count bins and the expected calibration error (ECE): the
     count-weighted mean gap between predicted probability and observed default rate. Equal-count

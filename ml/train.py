@@ -30,6 +30,7 @@ from ml.artifacts import (
     IMPORTANCE_ARTIFACT,
     MODEL_META_ARTIFACT,
     PARAMS_ARTIFACT,
+    PR_ARTIFACT,
     REFERENCE_ARTIFACT_DIR,
     REFERENCE_FILE,
     ROC_ARTIFACT,
@@ -40,7 +41,7 @@ from ml.artifacts import (
 )
 from ml.config import PROJECT_ROOT, Params, Settings
 from ml.data import Dataset
-from ml.evaluate import approved_metrics, best_threshold, calibration, evaluate, roc_points
+from ml.evaluate import approved_metrics, best_threshold, calibration, evaluate, pr_points, roc_points
 from ml.features import FeatureBuilder
 from ml.performance import CALIBRATION_TAG
 from ml.pyfunc_model import CreditScoringPyfunc
@@ -303,6 +304,7 @@ def train_model(dataset: Dataset, params: Params, settings: Settings, quiet: boo
         model = ScoringModel(booster, schema, meta)
         _log_figures(y_test, test_scores, threshold, booster)
         mlflow.log_dict(roc_points(y_test, test_scores), ROC_ARTIFACT)
+        mlflow.log_dict(pr_points(y_test, test_scores), PR_ARTIFACT)
         mlflow.log_dict(test_calibration, CALIBRATION_ARTIFACT)
         mlflow.set_tag(CALIBRATION_TAG, json.dumps(test_calibration, separators=(",", ":")))
         _log_evaluation(test, y_test, test_scores, threshold, booster, params, Path(tmp))

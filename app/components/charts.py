@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 APPROVE_COLOR = "#2e7d32"
 REFUSE_COLOR = "#c62828"
@@ -120,14 +121,41 @@ def drift_share_over_time(checks: pd.DataFrame, threshold: float | None) -> go.F
 
 
 def metric_bars(table: pd.DataFrame, metrics: Sequence[str]) -> go.Figure:
-    """Grouped bars: one group per metric, one bar per run (`run` column names the run)."""
-    figure = go.Figure(
-        [
-            go.Bar(name=str(row["run"]), x=list(metrics), y=[row[m] for m in metrics])
-            for _, row in table.iterrows()
-        ]
-    )
-    return figure.update_layout(barmode="group", title="Metrics by run", **_LAYOUT)
+    """One panel per metric, one bar per run (`run` names it), each panel on its own scale.
+
+    A panel's axis starts at 0 only when the runs differ by a large share of their values: AUCs of
+    0.781 and 0.784 on a 0-1 axis would look the same.
+    """
+    figure = make_subplots(rows=1, cols=len(metrics), subplot_titles=list(metrics))
+    colours = [NEUTRAL_COLOR, "#ef6c00", "#6a1b9a", "#00838f", "#558b2f", "#ad1457"]
+    for column, metric in enumerate(metrics, start=1):
+        values = table[metric].astype(float)
+        for index, (run, value) in enumerate(zip(table["run"], values, strict=True)):
+            figure.add_bar(
+                x=[str(run)],
+                y=[value],
+                name=str(run),
+                legendgroup=str(run),
+                showlegend=column == 1,
+                marker_color=colours[index % len(colours)],
+                text=[f"{value:.4g}"],
+                textposition="outside",
+                row=1,
+                col=column,
+            )
+        figure.update_yaxes(range=bar_range(values.tolist()), row=1, col=column)
+    figure.update_xaxes(showticklabels=False)
+    return figure.update_layout(title="Key metrics by run", height=360, **_LAYOUT)
+
+
+def bar_range(values: Sequence[float]) -> list[float]:
+    """A y range that shows the differences: from 0 when they are large, else zoomed around them."""
+    low, high = min(values), max(values)
+    spread = high - low
+    if low >= 0 and (high == 0 or spread > 0.25 * high):
+        return [0.0, high * 1.15 if high else 1.0]
+    pad = max(spread * 0.6, abs(high) * 0.002, 1e-9)
+    return [low - pad, high + pad]
 
 
 def param_scatter(table: pd.DataFrame, param: str, metric: str) -> go.Figure:
@@ -160,6 +188,22 @@ def roc_overlay(curves: dict[str, dict[str, list[float]]]) -> go.Figure:
         title="ROC curves (test set)",
         xaxis_title="false positive rate",
         yaxis_title="true positive rate",
+        **_LAYOUT,
+    )
+
+
+def pr_overlay(curves: dict[str, dict[str, list[float]]]) -> go.Figure:
+    """Test precision-recall curves of several runs on one chart (defaulters as positives)."""
+    figure = go.Figure(
+        [
+            go.Scatter(x=curve["recall"], y=curve["precision"], mode="lines", name=name)
+            for name, curve in curves.items()
+        ]
+    )
+    return figure.update_layout(
+        title="Precision-recall curves (test set)",
+        xaxis_title="recall (defaulters caught)",
+        yaxis_title="precision",
         **_LAYOUT,
     )
 

@@ -52,15 +52,6 @@ def test_batch_upload_gives_the_scored_table_and_row_errors(console_env):
     assert any(b.label == "Download the scored CSV" for b in app.get("download_button"))
 
 
-def test_experiments_compares_runs(mlflow_env, trained_run, weak_run):
-    app = run_page("experiments")
-    assert not app.exception
-    table = app.dataframe[0].value
-    assert "test_roc_auc" in table.columns and len(table) >= 2
-    titles = [chart.proto.spec for chart in app.get("plotly_chart")]
-    assert any("ROC curves" in spec for spec in titles)
-
-
 @pytest.mark.parametrize("page", sorted(PAGES))
 def test_pages_show_a_friendly_error_when_the_api_and_mlflow_are_down(page, stopped_api_url, monkeypatch):
     monkeypatch.setenv("API_URL", stopped_api_url)
