@@ -4,12 +4,12 @@ probability against the threshold (both in %), the reasons, and why in percentag
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import streamlit as st
-import streamlit.components.v1 as components
 
 from app import score_view
 from app.api_client import ApiClient, ApiError, ApiUnavailableError
@@ -48,6 +48,7 @@ def score(client: ApiClient, source: str, label: str, features: dict[str, Any]) 
 
 def render(result: ScoredClient) -> None:
     st.subheader(f"Result for {plain(result.label)}", anchor=ANCHOR, divider="gray")
+    _scroll_into_view(str((result.prediction or {}).get("request_id") or result.source))
     st.caption(
         f"Scored with the {len(result.features)} values in the form when *Score this client* was pressed."
     )
@@ -60,7 +61,6 @@ def render(result: ScoredClient) -> None:
                 {"feature": list(result.features), "value": [str(v) for v in result.features.values()]}
             )
             st.dataframe(entered, hide_index=True, width="stretch")
-    _scroll_into_view(str((result.prediction or {}).get("request_id") or result.source))
 
 
 def _render_refusal(body: dict[str, Any]) -> None:
@@ -131,11 +131,11 @@ def render_reasons(prediction: dict[str, Any]) -> None:
 
 
 def _scroll_into_view(token: str) -> None:
-    """Bring the result's heading into view (the form above it is long); once per new result."""
-    components.html(
-        "<script>/* "
-        + json.dumps(token).replace("*/", "")
-        + f" */ const el = window.parent.document.getElementById({json.dumps(ANCHOR)});"
-        "if (el) el.scrollIntoView({behavior: 'smooth', block: 'start'});</script>",
-        height=0,
+    """Bring the result's heading into view (the form above it is long), once per new result: the
+    script is ours, with only the result's id (letters, digits, dashes) to make each one new."""
+    nonce = re.sub(r"[^A-Za-z0-9-]", "", token)[:64]
+    st.html(
+        f"<script>/* {nonce} */ document.getElementById({json.dumps(ANCHOR)})"
+        "?.scrollIntoView({behavior: 'smooth', block: 'start'});</script>",
+        unsafe_allow_javascript=True,
     )

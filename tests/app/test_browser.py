@@ -18,11 +18,15 @@ def test_score_the_example_client_in_a_browser(chromium: Path, console_server: S
     with headless_chromium(chromium, tmp_path / "chromium-profile") as browser:
         page = browser.new_page()
         page.goto(f"{console_server.url}/Score_a_client", wait_until="domcontentloaded")
+        page.set_viewport_size({"width": 1400, "height": 700})  # the result lands below the form
         page.get_by_role("button", name="Score this client").click(timeout=60_000)
         decision = page.get_by_text("probability of default is")
         decision.wait_for(timeout=60_000)
         page.get_by_text("Probability of default").first.wait_for(timeout=30_000)
-        page.wait_for_timeout(1_500)  # let the gauge and waterfall finish drawing
+        page.wait_for_timeout(1_500)  # let the gauge and waterfall finish drawing (and the scroll end)
+        top = page.evaluate("document.getElementById('score-result').getBoundingClientRect().top")
+        assert 0 <= top < 700, f"the result's heading is {top}px from the top of a 700px window"
+        page.set_viewport_size({"width": 1400, "height": 1600})
         page.screenshot(path=str(screenshot), full_page=True)
         sentence = (
             r"(Approved|Refused): \d+\.\d% probability of default is (above|at|below) the \d+\.\d% threshold"
