@@ -375,18 +375,19 @@ _ARROW_NUMBER_TEXT = f"^{NUMBER_TEXT.pattern}$"
 def _parse_number_texts(values: pa.Array, out: np.ndarray) -> list[tuple[int, str]]:
     """A text column: plain decimal text converted in one vectorised pass, every other non-null cell
     by `_number`, cell by cell. Arrow's string-to-double is correctly rounded, as `float()` is, and
-    accepts exactly NUMBER_TEXT's ASCII forms plus inf/nan spellings: a finite result of a text no
-    longer than MAX_NUMBER_TEXT is what `_number` would give. When a cell does not convert at all,
-    the column is sorted out with the regular expression instead."""
+    accepts exactly NUMBER_TEXT's ASCII forms plus inf/nan spellings (no blanks): a finite result of a
+    text no longer than MAX_NUMBER_TEXT is what `_number` would give. When a cell does not convert at
+    all, the trimmed column is sorted out with the regular expression instead."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    text = pc.ascii_trim_whitespace(values)
-    short = pc.less_equal(pc.utf8_length(text), MAX_NUMBER_TEXT)
-    try:
-        numbers = text.cast(pa.float64())
+    try:  # the common column: every cell plain decimal text, unpadded
+        numbers = values.cast(pa.float64())
+        short = pc.less_equal(pc.utf8_length(values), MAX_NUMBER_TEXT)
         plain = pc.and_(pc.is_finite(numbers), short).fill_null(False)
     except pa.ArrowInvalid:
+        text = pc.ascii_trim_whitespace(values)
+        short = pc.less_equal(pc.utf8_length(text), MAX_NUMBER_TEXT)
         plain = pc.and_(pc.match_substring_regex(text, _ARROW_NUMBER_TEXT), short).fill_null(False)
         numbers = pc.if_else(plain, text, pa.scalar(None, pa.string())).cast(pa.float64())
     out[:] = pc.if_else(plain, numbers, pa.scalar(None, pa.float64())).to_numpy(zero_copy_only=False)
