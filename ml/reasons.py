@@ -176,5 +176,9 @@ class PathContributions:
         (the layout of LightGBM's pred_contrib)."""
         leaves = np.asarray(self.booster.predict(built, pred_leaf=True, num_threads=1), dtype=np.int64)
         leaves = leaves.reshape(len(built), -1) + self.offsets
-        contributions = self.table[leaves].sum(axis=1)
+        # Tree by tree, in the order (and so to the bit) of `table[leaves].sum(axis=1)`, without its
+        # rows × trees × features intermediate (215 MB and 2 s for the 15,000 refusals of a 100,000-row batch).
+        contributions = np.zeros((len(built), self.table.shape[1]))
+        for tree in leaves.T:
+            contributions += self.table[tree]
         return np.column_stack([contributions, np.full(len(built), self.base)])
