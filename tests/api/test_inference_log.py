@@ -220,3 +220,31 @@ def test_backlog_rows_counts_lazily_appended_rows_until_written(tmp_path) -> Non
         assert writer.backlog_rows() >= 250
         assert writer.flush()
         assert writer.backlog_rows() == 0 and writer.written == 250
+
+
+def test_stored_json_reads_back_to_the_same_values(tmp_path) -> None:
+    """Features and reasons are written with orjson (json where it cannot): numpy scalars, non-ASCII
+    categories and huge floats read back unchanged."""
+    import json
+
+    import numpy as np
+
+    from ml.inference_log import _to_db_row
+
+    features = {
+        "AMT_CREDIT": np.float64(406597.5),
+        "CNT_CHILDREN": np.int64(2),
+        "NAME": "Célibataire",
+        "X": 1e16,
+    }
+    reasons = [
+        {"code": "R01", "text": "Low external score", "features": ["EXT_SOURCE_2"], "contribution": 0.5}
+    ]
+    row = _to_db_row({"features": features, "reasons": reasons, "probability": 0.2})
+    assert json.loads(row["features"]) == {
+        "AMT_CREDIT": 406597.5,
+        "CNT_CHILDREN": 2,
+        "NAME": "Célibataire",
+        "X": 1e16,
+    }
+    assert json.loads(row["reasons"]) == reasons
