@@ -111,10 +111,13 @@ def drift_share_over_time(checks: pd.DataFrame, threshold: float | None) -> go.F
             line_color=REFUSE_COLOR,
             annotation_text=f"retrain threshold {threshold:.0%}",
         )
+    if len(checks) == 1:  # one point: a day around it, rather than ticks a millisecond apart
+        moment = pd.Timestamp(checks["start_time"].iloc[0])
+        figure.update_xaxes(range=[moment - pd.Timedelta(hours=12), moment + pd.Timedelta(hours=12)])
     return figure.update_layout(
         title="Share of drifted columns per check",
         yaxis={"range": [0, top], "tickformat": ".0%", "title": "columns drifted"},
-        xaxis={"tickformat": "%d %b\n%H:%M", "title": "check time (UTC)"},
+        xaxis={"tickformat": "%H:%M\n%d %b %Y", "title": "check time (UTC)"},
         height=320,
         **_LAYOUT,
     )
@@ -126,7 +129,7 @@ def metric_bars(table: pd.DataFrame, metrics: Sequence[str]) -> go.Figure:
     A panel's axis starts at 0 only when the runs differ by a large share of their values: AUCs of
     0.781 and 0.784 on a 0-1 axis would look the same.
     """
-    figure = make_subplots(rows=1, cols=len(metrics), subplot_titles=list(metrics))
+    figure = make_subplots(rows=1, cols=len(metrics), subplot_titles=list(metrics), horizontal_spacing=0.09)
     colours = [NEUTRAL_COLOR, "#ef6c00", "#6a1b9a", "#00838f", "#558b2f", "#ad1457"]
     for column, metric in enumerate(metrics, start=1):
         values = table[metric].astype(float)
@@ -143,9 +146,15 @@ def metric_bars(table: pd.DataFrame, metrics: Sequence[str]) -> go.Figure:
                 row=1,
                 col=column,
             )
-        figure.update_yaxes(range=bar_range(values.tolist()), row=1, col=column)
+        figure.update_yaxes(range=bar_range(values.tolist()), nticks=4, row=1, col=column)
     figure.update_xaxes(showticklabels=False)
-    return figure.update_layout(title="Key metrics by run", height=360, **_LAYOUT)
+    return figure.update_layout(
+        title="Key metrics by run",
+        height=420,
+        legend={"orientation": "h", "yanchor": "top", "y": -0.05, "x": 0},
+        margin={"l": 20, "r": 20, "t": 80, "b": 20},
+        template="plotly_white",
+    )
 
 
 def bar_range(values: Sequence[float]) -> list[float]:
@@ -241,7 +250,7 @@ def alias_timeline(history: pd.DataFrame, lanes: pd.Series) -> go.Figure:
     return figure.update_layout(
         height=160 + 60 * len(rows),
         yaxis={"tickvals": list(range(len(rows))), "ticktext": rows, "range": [-0.5, top + 0.5]},
-        xaxis={"tickformat": "%d %b\n%H:%M"},
+        xaxis={"tickformat": "%H:%M\n%d %b %Y"},
         **_LAYOUT,
     )
 
