@@ -47,6 +47,8 @@ COPY --from=builder /opt/venv /opt/venv
 # Streamlit runs the page scripts from files: the sources sit in /app, on PYTHONPATH.
 COPY ml ml
 COPY app app
+# The console's roles and API tokens are the API's own (app/auth.py imports them): those modules only.
+COPY api/__init__.py api/identity_roles.py api/identity_tokens.py api/
 # Training parameters and thresholds (drift threshold, quality gate): PARAMS_PATH points here.
 COPY params.yaml params.yaml
 RUN chown 10001:10001 /app

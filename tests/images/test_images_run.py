@@ -1,12 +1,13 @@
 """The three images running as on Render (512 MB each, the blueprint's environment, MLflow with auth,
 PostgreSQL and an S3 bucket): the API serves and follows the champion, applies the gate of its own
-params.yaml, answers drift checks with where they run, the console is healthy against it,
-the deploy smoke test passes, and no container is OOM-killed. Tests run in file order."""
+params.yaml, answers drift checks with where they run, the console is healthy against it and its
+Score page scores a client through it in Chromium, the deploy smoke test passes, and no container is
+OOM-killed. Tests run in file order."""
 
 from __future__ import annotations
 
 import io
-import os
+import re
 import subprocess
 import sys
 import time
@@ -20,20 +21,11 @@ import pytest
 from tests.images.containers import MEMORY_LIMIT_BYTES, Container
 from tests.images.fixtures import API_GATE_MIN_AUC, BUCKET, REPORT, Versions, _boto_keys
 from tests.servers import ROOT
+from tests.utils import headless_chromium
 
 pytestmark = [pytest.mark.images, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 BATCH_ROWS = 100_000
-# Debian's Chromium here; elsewhere (CI runners) the one `playwright install chromium` fetched.
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def client(api: Container, key_var: str = "API_KEYS", timeout: float = 60) -> httpx.Client:
@@ -167,6 +159,25 @@ def test_smoke_script_passes_against_the_three_containers(
     assert (
         f"| mlflow | {mlflow_container.url}/health | ok | 200 |" in summary and summary.count("| ok |") == 3
     )
+
+
+@pytest.mark.browser
+def test_a_console_page_renders_in_chromium_against_the_api_container(
+    chromium: Path, app_container: Container, api_container: Container, tmp_path: Path
+) -> None:
+    """The console container's Score page in headless Chromium scores the example client through the
+    API container (sign-in is off in this container; the sign-in flow is tested in tests/auth). One
+    page, generous but bounded waits: the first render of a cold container under load is slow."""
+    with headless_chromium(chromium, tmp_path / "chromium-profile") as browser:
+        page = browser.new_page()
+        page.goto(f"{app_container.url}/Score_a_client", wait_until="domcontentloaded", timeout=60_000)
+        page.get_by_role("button", name="Score this client").click(timeout=120_000)
+        decision = page.get_by_text("probability of default is")
+        decision.wait_for(timeout=120_000)
+        page.screenshot(path=str(tmp_path / "score_a_client.png"), full_page=True)
+        text = decision.inner_text()
+        assert page.get_by_text("Traceback").count() == 0
+    assert re.search(r"(Approved|Refused): \d+\.\d% probability of default", text), text
 
 
 def test_zz_no_container_was_oom_killed(containers: dict[str, Container]) -> None:
