@@ -8,7 +8,7 @@
 set -euo pipefail
 
 declare -A PACKAGE_FOR=(
-    [docker]=docker.io
+    [dockerd]=docker.io  # the engine: a machine may carry a docker client without it
     [debootstrap]=debootstrap
     [promtool]=prometheus
     [chromium]=chromium
