@@ -30,6 +30,7 @@ from ml.shadow_log import shadow_engine, write_shadow_rows
 logger = logging.getLogger("api.shadow")
 MAX_ROWS_PER_ROUND = 20_000  # rows scored in one predict call (single-row requests are batched)
 WRITE_CHUNK_ROWS = 5_000
+PARALLEL_ROWS = 5_000  # rounds at least this large are predicted on every core (a batch upload)
 
 
 @dataclass(frozen=True)
@@ -198,18 +199,14 @@ class ShadowScorer:
         raw = np.vstack(matrices) if matrices else np.empty((0, challenger.model.encoder.width))
         if not len(raw):
             return
-        probabilities = challenger.model.predict_raw(raw)
-        decisions = challenger.model.decisions(probabilities).tolist()
+        model = challenger.model
+        # A large batch on every core, as the champion scored it; request-sized rounds on one thread.
+        threads = 0 if len(raw) >= PARALLEL_ROWS else 1
+        probabilities = np.asarray(model.booster.predict(model.builder.build(raw), num_threads=threads))
+        decisions = model.decisions(probabilities).tolist()
+        name, version = challenger.name, challenger.version
         rows = [
-            {
-                "request_id": request_id,
-                "row": row,
-                "champion_version": champion_version,
-                "model_name": challenger.name,
-                "model_version": challenger.version,
-                "probability": probability,
-                "decision": decision,
-            }
+            (request_id, row, champion_version, name, version, probability, decision)
             for (request_id, row, champion_version), probability, decision in zip(
                 keys, probabilities.tolist(), decisions, strict=True
             )
