@@ -111,8 +111,8 @@ def reasons_for(
             contributions = served.path_contributions(built)
         else:
             contributions = np.asarray(model.booster.predict(built, pred_contrib=True, num_threads=1))
-        for i, reasons in zip(wanted.tolist(), served.reasons.explain(contributions), strict=True):
-            out[i] = [reason.as_dict() for reason in reasons]
+        for i, reasons in zip(wanted.tolist(), served.reasons.explain_dicts(contributions), strict=True):
+            out[i] = reasons
     return out
 
 

@@ -135,6 +135,31 @@ class ReasonExplainer:
             )
         return reasons
 
+    def explain_dicts(self, contributions: np.ndarray) -> list[list[dict[str, Any]]]:
+        """`explain` as the answers' dicts (`Reason.as_dict`), ranked for all rows at once and built
+        without Reason objects: a batch's refusals (35,000 of 100,000 rows) took ~5 s the other way."""
+        contributions = np.atleast_2d(contributions)
+        per_code = contributions[:, : self._membership.shape[0]] @ self._membership
+        order = np.argsort(-per_code, axis=1, kind="stable")[:, : self.max_reasons]
+        values = np.take_along_axis(per_code, order, axis=1)
+        entries = [
+            (entry.code, entry.text, inputs)
+            for entry, inputs in zip(self._entries, self._inputs, strict=True)
+        ]
+        return [
+            [
+                {
+                    "code": entries[i][0],
+                    "text": entries[i][1],
+                    "features": list(entries[i][2]),
+                    "contribution": round(value, 4),
+                }
+                for i, value in zip(codes, row, strict=True)
+                if value > 0
+            ]
+            for codes, row in zip(order.tolist(), values.tolist(), strict=True)
+        ]
+
 
 class PathContributions:
     """Per-feature contributions by decision path (Saabas): in each tree, the change of the node value

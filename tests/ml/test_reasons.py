@@ -97,3 +97,16 @@ def test_refusal_driven_by_low_external_scores_gives_that_reason_first(scoring_m
     )
     assert [r[0].code for r in reasons] == ["R03"] * len(low)
     assert reasons[0][0].text == "Low external credit score"
+
+
+def test_explain_dicts_answers_exactly_what_explain_gives() -> None:
+    """The batch path (ranked for all rows at once, dicts built directly) and the per-row path agree,
+    ties, zeros and negative contributions included."""
+    names = [*load_catalogue(), "UNCATALOGUED_FEATURE"]
+    explainer = ReasonExplainer(names, excluded=["CODE_GENDER"])
+    rng = np.random.default_rng(5)
+    contributions = np.round(rng.normal(0, 0.3, (400, len(names) + 1)), 1)  # rounded: many ties
+    contributions[::9] = 0.0
+    expected = [[reason.as_dict() for reason in row] for row in explainer.explain(contributions)]
+    assert explainer.explain_dicts(contributions) == expected
+    assert any(len(row) == explainer.max_reasons for row in expected) and [] in expected
