@@ -24,13 +24,14 @@ import pandas as pd
 if TYPE_CHECKING:
     import pyarrow as pa
 
+from api.core.config import CsvReader
 from api.model_holder import LoadedModel
 from api.scoring import InputError, ReasonMode, Scored, TooLargeError, check_header, score_encoded
 from ml.config import MissingParams
 from ml.data import csv_line
 from ml.schema import FeatureSchema, FieldError
 
-# pandas' default missing-value markers (what `pd.read_csv` read as NaN when this path used it)
+# pandas' default missing-value markers: the pyarrow reader reads them as missing too, as pandas does
 MISSING_TEXTS = [
     "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
@@ -51,12 +52,14 @@ def score_csv(
     max_rows: int,
     reasons: ReasonMode = "none",
     missing: MissingParams | None = None,
+    reader: CsvReader = "pandas",
 ) -> Scored:
     """Score every valid row of the CSV in `stream`; raise InputError for an unusable file, or for a
-    header lacking more of the model's features than the `missing` policy allows."""
+    header lacking more of the model's features than the `missing` policy allows. `reader` "pyarrow"
+    (where installed) parses on every core; "pandas" is the default (CSV_READER, docs/api.md)."""
     schema = served.model.schema
     header = _read_header(stream)
-    arrow = _arrow_csv()
+    arrow = _arrow_csv() if reader == "pyarrow" else None
     scanned = _scan(stream, max_rows) if arrow is not None else None
     rows = _check_lines(stream, len(header), max_rows) if scanned is None or len(header) == 1 else scanned
     known = set(schema.names())
@@ -86,7 +89,10 @@ def score_csv(
 
 def _arrow_csv() -> Any:
     """pyarrow's CSV module, imported at the first upload rather than at start-up; None where pyarrow
-    is not installed: the API image leaves it out (~110 MB over its size budget, bench/README.md)."""
+    is not installed: the API image leaves it out (~110 MB over its size budget, bench/README.md).
+
+    Not the default reader: it reserves ~620 MB of address space at its first file and its parser
+    aborts the process when an allocation fails (a 512 MB replica would die, not answer 503)."""
     try:
         import pyarrow.csv
     except ImportError:

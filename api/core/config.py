@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -12,6 +13,7 @@ from api.identity_roles import Role
 from ml.config import ServiceSettings
 
 SERVICE_VERSION = "0.1.0"
+CsvReader = Literal["pandas", "pyarrow"]
 
 
 def _split_keys(raw: str) -> frozenset[str]:
@@ -50,6 +52,9 @@ class ApiSettings(ServiceSettings):
     inference_log_sync: bool = False  # True: a scored row is committed to the log before the answer
     max_upload_bytes: int = 1024 * 1024 * 1024  # CSV uploads are spooled to disk, so this can be large
     csv_chunk_rows: int = 10_000  # smaller chunks keep peak memory low; scoring cost is per row anyway
+    # "pyarrow" parses CSV uploads on every core (2.3x pandas here) where pyarrow is installed, but
+    # aborts the process on an allocation failure: opt in only with memory to spare (bench/README.md).
+    csv_reader: CsvReader = "pandas"
     mlflow_timeout_s: float = 5.0
     health_cache_s: float = 5.0
     log_level: str = "INFO"

@@ -150,6 +150,7 @@ async def predict_batch(
                 settings.max_csv_rows,
                 mode,
                 missing,
+                settings.csv_reader,
             )
         else:
             with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as spool:
@@ -165,6 +166,7 @@ async def predict_batch(
                     settings.max_csv_rows,
                     mode,
                     missing,
+                    settings.csv_reader,
                 )
         await record_scored(request, served, scored)
         return StreamingResponse(_batch_json(served, scored), media_type="application/json")
