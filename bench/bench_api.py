@@ -257,6 +257,26 @@ def load_scoring_model(tracking_uri: str, name: str, version: str, workdir: Path
     return ScoringModel.load(local)
 
 
+def bench_model(workdir: Path, name: str, alias: str, servers: list[Server]) -> tuple[str, str, ScoringModel]:
+    """The model a benchmark measures: (tracking URI, version of `name@alias`, the model loaded here).
+    An MLflow server started for it is appended to `servers`, for the caller to stop."""
+    tracking_uri, mlflow_server = ensure_model(workdir, name, alias)
+    if mlflow_server:
+        servers.append(mlflow_server)
+    version = Registry(name, tracking_uri).version_for(alias)
+    if version is None:
+        raise SystemExit(f"no model {name}@{alias} at {tracking_uri}")
+    return tracking_uri, version, load_scoring_model(tracking_uri, name, version, workdir)
+
+
+def write_results(bench: str, started_at: datetime, report: dict[str, Any]) -> Path:
+    """bench/results/<bench>-<UTC time>.json (the results folder is not committed)."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    out = RESULTS_DIR / f"{bench}-{started_at:%Y%m%dT%H%M%SZ}.json"
+    out.write_text(json.dumps(report, indent=2))
+    return out
+
+
 def client_row(model: ScoringModel) -> dict[str, Any]:
     """One plausible client, numbers as floats (mlflow's signature wants doubles)."""
     return {
@@ -424,13 +444,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         workdir = Path(tmp)
         try:
-            tracking_uri, mlflow_server = ensure_model(workdir, args.model_name, args.alias)
-            if mlflow_server:
-                servers.append(mlflow_server)
-            version = Registry(args.model_name, tracking_uri).version_for(args.alias)
-            if version is None:
-                raise SystemExit(f"no model {args.model_name}@{args.alias} at {tracking_uri}")
-            model = load_scoring_model(tracking_uri, args.model_name, version, workdir)
+            tracking_uri, version, model = bench_model(workdir, args.model_name, args.alias, servers)
 
             api_dir = workdir / "api"
             cold, cold_s = start_api(api_dir, tracking_uri, args.model_name, args.alias)
@@ -533,9 +547,7 @@ def main() -> int:
         },
     }
     print_table(report)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    out = RESULTS_DIR / f"bench_api-{started_at.strftime('%Y%m%dT%H%M%SZ')}.json"
-    out.write_text(json.dumps(report, indent=2))
+    out = write_results("bench_api", started_at, report)
     print(f"\nwrote {out.relative_to(ROOT)}")
     return 0
 

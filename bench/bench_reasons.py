@@ -27,18 +27,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_api import (  # noqa: E402
-    RESULTS_DIR,
-    client_row,
-    ensure_model,
-    load_scoring_model,
-    run_load,
-    start_api,
-)
+from bench_api import bench_model, client_row, run_load, start_api, write_results  # noqa: E402
 
 from ml.config import load_params  # noqa: E402
 from ml.reasons import PathContributions, ReasonExplainer  # noqa: E402
-from ml.registry import Registry  # noqa: E402
 from ml.scoring import ScoringModel  # noqa: E402
 
 TARGET_MS = 0.3
@@ -91,13 +83,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-reasons-") as tmp:
         workdir = Path(tmp)
         try:
-            tracking_uri, mlflow_server = ensure_model(workdir, args.model_name, args.alias)
-            if mlflow_server:
-                servers.append(mlflow_server)
-            version = Registry(args.model_name, tracking_uri).version_for(args.alias)
-            if version is None:
-                raise SystemExit(f"no model {args.model_name}@{args.alias} at {tracking_uri}")
-            model = load_scoring_model(tracking_uri, args.model_name, version, workdir)
+            tracking_uri, version, model = bench_model(workdir, args.model_name, args.alias, servers)
             api, _ = start_api(workdir / "api", tracking_uri, args.model_name, args.alias)
             servers.append(api)
             row = {**client_row(model), **LOW_EXTERNAL}
@@ -133,9 +119,7 @@ def main() -> int:
         "phases": phases,
         "load_average": os.getloadavg(),
     }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"bench_reasons-{started_at:%Y%m%dT%H%M%SZ}.json"
-    path.write_text(json.dumps(report, indent=2))
+    path = write_results("bench_reasons", started_at, report)
     print(
         f"POST /predict p50: {p50['false']:.3f} ms without reasons, {p50['true']:.3f} ms with "
         f"(+{report['p50_difference_ms']:.3f} ms, ratio {report['ratio_with_vs_without']}x; target +{TARGET_MS} ms: "

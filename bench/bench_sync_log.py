@@ -26,12 +26,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_api import (  # noqa: E402
-    RESULTS_DIR,
     client_row,
     ensure_model,
     load_scoring_model,
     run_load,
     start_api,
+    write_results,
 )
 
 NAME, ALIAS = "credit-scoring-bench", "champion"
@@ -91,11 +91,8 @@ def main() -> None:
     print(f"{'figure':<16}{'async':>12}{'sync':>12}{'sync/async':>12}")
     for key, ratio in ratios.items():
         print(f"{key:<16}{results['async'][key]:>12.2f}{results['sync'][key]:>12.2f}{ratio:>12.2f}")
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    out = RESULTS_DIR / f"bench_sync_log-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    out.write_text(
-        json.dumps({"database": database_url or "sqlite", "results": results, "ratios": ratios}, indent=2)
-    )
+    report = {"database": database_url or "sqlite", "results": results, "ratios": ratios}
+    out = write_results("bench_sync_log", datetime.now(UTC), report)
     print(f"written to {out}")
 
 
