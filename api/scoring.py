@@ -166,9 +166,20 @@ def judge_absent(check: MissingCheck, mask: np.ndarray, row: int | None) -> Abse
     return Absent(check.features(mask), share, check.summary(mask, share))
 
 
-def check_one(served: LoadedModel, raw: np.ndarray, params: MissingParams) -> Absent:
-    """The features one encoded record lacks (absent or null); InputError when the policy refuses it."""
-    return judge_absent(served.model.missing_check(params), np.isnan(raw[0]), None)
+def absent_mask(names: Sequence[str], records: Sequence[Any]) -> np.ndarray:
+    """Rows x features, True where a record does not carry the feature at all. A null is present: the
+    client says the value is unknown, as an empty CSV cell does, and the model learned such values."""
+    mask = np.zeros((len(records), len(names)), dtype=bool)
+    for i, record in enumerate(records):
+        if isinstance(record, dict):
+            mask[i] = [name not in record for name in names]
+    return mask
+
+
+def check_one(served: LoadedModel, record: dict[str, Any], params: MissingParams) -> Absent:
+    """The features one record does not carry; InputError when the policy refuses it."""
+    mask = absent_mask(served.model.encoder.names, [record])[0]
+    return judge_absent(served.model.missing_check(params), mask, None)
 
 
 def check_header(served: LoadedModel, header: Sequence[str], params: MissingParams) -> Absent:
@@ -237,7 +248,7 @@ def score_records(
     row's absent features are reported, and rows the `missing` policy refuses are bad rows."""
     encoded = served.model.encoder.encode_records(records)
     check = served.model.missing_check(missing or MissingParams(policy="score"))
-    absence = check.assess(np.isnan(encoded.matrix))
+    absence = check.assess(absent_mask(served.model.encoder.names, records))
     _refuse_absent(check, absence, encoded)
     id_column = served.model.schema.id_column
     client_ids = [

@@ -33,7 +33,8 @@ _sent = itertools.count(1)
 
 
 def _applications() -> list[dict[str, Any]]:
-    """Client applications as JSON-ready feature dicts (target dropped, missing values left out)."""
+    """Client applications as JSON-ready feature dicts (target dropped, missing values sent as null,
+    as a client system sends a value it does not know; a feature left out would be absent)."""
     path = os.environ.get("LOAD_CSV")
     if path:
         import pandas as pd
@@ -43,7 +44,10 @@ def _applications() -> list[dict[str, Any]]:
         frame = generate_applications(2_000, seed=2024)
     frame = frame.drop(columns=["TARGET"], errors="ignore")
     return [
-        {key: value for key, value in record.items() if not (isinstance(value, float) and math.isnan(value))}
+        {
+            key: None if isinstance(value, float) and math.isnan(value) else value
+            for key, value in record.items()
+        }
         for record in frame.to_dict(orient="records")
     ]
 

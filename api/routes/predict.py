@@ -56,7 +56,7 @@ async def predict(
     """The answer is a PredictResponse (the documented contract), written with orjson directly: FastAPI
     would validate and re-encode it through pydantic and json, ~10% of a request's CPU."""
     raw = encode_one(served, body.features)
-    absent = check_one(served, raw, request.app.state.scoring_params.missing)
+    absent = check_one(served, body.features, request.app.state.scoring_params.missing)
     probability, decision, band = score_one(served, raw)
     scored = single(served, (probability, decision, band), body.features, raw)
     scored.reasons = reasons_for(served, raw, [decision], reason_mode(reasons))

@@ -47,11 +47,11 @@ def example_client(specs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def client_from_row(row: pd.Series) -> dict[str, Any]:
-    """A client's values from an uploaded CSV row, missing cells left out."""
+    """A client's values from an uploaded CSV row; an empty cell is sent as null (a value the file
+    does not know, which the model scores as it learned to), not left out (an absent feature)."""
     return {
-        name: (value.item() if hasattr(value, "item") else value)
+        name: (value.item() if hasattr(value, "item") else value) if pd.notna(value) else None
         for name, value in row.items()
-        if pd.notna(value)
     }
 
 
@@ -110,4 +110,6 @@ def client_form(specs: list[dict[str, Any]], values: dict[str, Any], form_key: s
         submitted = st.form_submit_button("Score this client", type="primary")
     if not submitted:
         return None
-    return {name: value for name, value in entered.items() if value is not None}
+    # A field the pre-fill had (an uploaded row's cell, even empty) is sent, null when empty: a value
+    # not known. One it never had and left empty is left out: an absent feature, which the API names.
+    return {name: value for name, value in entered.items() if value is not None or name in values}

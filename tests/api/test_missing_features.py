@@ -112,17 +112,19 @@ def test_a_required_feature_is_refused_whatever_its_importance(client, complete,
 
 def test_a_json_batch_reports_absent_features_per_row_and_refuses_by_row(client, complete):  # noqa: F811
     few = {name: complete[name] for name in ("AMT_CREDIT", "AMT_ANNUITY")}
-    no_ext3 = {**complete, "EXT_SOURCE_3": None}
-    response = client.post("/predict/batch", json=[complete, few, no_ext3])
+    no_ext3 = {name: value for name, value in complete.items() if name != "EXT_SOURCE_3"}
+    unknowns = {**complete, "EXT_SOURCE_1": None, "EXT_SOURCE_3": None}  # null: known to be unknown
+    response = client.post("/predict/batch", json=[complete, few, no_ext3, unknowns])
     assert response.status_code == 200, response.text
     body = response.json()
-    assert (body["scored"], body["rejected"]) == (2, 1)
+    assert (body["scored"], body["rejected"]) == (3, 1)
     assert {error["row"] for error in body["errors"]} == {2}
     assert "EXT_SOURCE_2" in {error["field"] for error in body["errors"]}
     rows = {row["row"]: row for row in body["results"]}
     assert rows[1]["missing_features"] == [] and rows[1]["missing_importance"] == 0
     assert rows[3]["missing_features"] == ["EXT_SOURCE_3"] and rows[3]["missing_importance"] > 0
-    assert "1 of 2 scored rows" in body["warning"]
+    assert rows[4]["missing_features"] == [] and rows[4]["missing_importance"] == 0
+    assert "1 of 3 scored rows" in body["warning"]
     strict = client.post("/predict/batch?strict=true", json=[complete, few])
     assert strict.status_code == 422 and {e["row"] for e in strict.json()["errors"]} == {2}
 
@@ -143,3 +145,16 @@ def test_importance_shares_sum_to_one_and_credit_engineered_features_to_their_in
     assert champion_model.missing_check(MissingParams(policy="score")).assess(mask).refused.tolist() == [
         False
     ]
+
+
+def test_a_null_is_a_value_the_client_does_not_know_not_an_absent_feature(client, complete):  # noqa: F811
+    """Bureau scores are often unknown (EXT_SOURCE_1 in about half of Home Credit's applications): a
+    null is scored as the model learned such values, never refused; leaving the fields out is absent."""
+    unknown = {**complete, "EXT_SOURCE_1": None, "EXT_SOURCE_2": None, "EXT_SOURCE_3": None}
+    answer = client.post("/predict", json={"features": unknown})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["missing_features"] == [] and answer.json()["warning"] is None
+    left_out = {k: v for k, v in complete.items() if not k.startswith("EXT_SOURCE_")}
+    refused = client.post("/predict", json={"features": left_out})
+    assert refused.status_code == 422, refused.text
+    assert {e["field"] for e in refused.json()["errors"]} >= {"EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3"}

@@ -43,10 +43,14 @@ def start_api(workdir: Path, env: dict[str, str], port: int | None = None) -> Se
 
 
 def client_records(n: int, seed: int = 7) -> list[dict[str, Any]]:
-    """`n` generated applications as JSON-ready feature dicts (no target, missing values left out)."""
+    """`n` generated applications as JSON-ready feature dicts (no target, missing values as null, as a
+    client system sends what it does not know: left out, they would be absent features)."""
     frame = generate_applications(n, seed).drop(columns=["TARGET"])
     return [
-        {key: value for key, value in record.items() if not (isinstance(value, float) and math.isnan(value))}
+        {
+            key: None if isinstance(value, float) and math.isnan(value) else value
+            for key, value in record.items()
+        }
         for record in frame.to_dict(orient="records")
     ]
 
