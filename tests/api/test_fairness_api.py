@@ -12,7 +12,7 @@ def test_fairness_shows_a_group_refused_far_more_often_and_the_gauges_follow(sta
     frame = generated_dataset(1_500, seed=31).frame.drop(columns=["TARGET"])
     young = frame["DAYS_BIRTH"] > -35 * 365.25
     frame.loc[young, ["EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3"]] = 0.01  # refused, whatever else
-    records = [{k: v for k, v in row.items() if v == v} for row in frame.to_dict(orient="records")]
+    records = [{k: v if v == v else None for k, v in row.items()} for row in frame.to_dict(orient="records")]
     with api.client() as client:
         assert client.post("/predict/batch?reasons=false", json=records).status_code == 200
         deadline = time.monotonic() + 30

@@ -103,7 +103,7 @@ def test_batch_download_carries_the_reasons(console_env):
 
 def test_fairness_page_shows_approval_rates_per_group(console_env):
     frame = generated_dataset(400, seed=12).frame.drop(columns=["TARGET"])
-    records = [{k: v for k, v in row.items() if v == v} for row in frame.to_dict(orient="records")]
+    records = [{k: v if v == v else None for k, v in row.items()} for row in frame.to_dict(orient="records")]
     assert httpx.post(f"{console_env.url}/predict/batch", json=records, timeout=60).status_code == 200
     deadline = time.monotonic() + 30
     while (

@@ -81,10 +81,11 @@ def test_challenger_is_the_data_scientists_and_champion_the_leads(
     rolled = call(access_api, "POST", "/models/rollback", lead, json={"reason": "back to v1"})
     assert rolled.status_code == 200 and rolled.json()["event"]["who"] == "alice.lead"
 
-    history = _history_tail(access_registry, 3)
+    history = _history_tail(access_registry, 4)
     assert [(e.action, e.alias, e.version, e.who) for e in history] == [
         ("promote", "challenger", "2", LABELS["data_scientist"]),
         ("promote", "champion", "2", "alice.lead"),
+        ("clear", "challenger", "2", "alice.lead"),  # a promoted challenger stops shadowing itself
         ("rollback", "champion", "1", "alice.lead"),
     ]
     version = access_registry.client.get_model_version(access_registry.name, "2")

@@ -149,7 +149,7 @@ def test_registry_actions_per_role_and_who_is_recorded(deployed: Registry) -> No
     ds.text_input(key="promote_reason").input("candidate for shadowing")
     next(b for b in ds.button if b.label == "Review promotion").click().run()
     next(b for b in ds.button if b.label == "Confirm").click().run()
-    assert "Done." in texts(ds), texts(ds)
+    assert "v2 is now challenger." in texts(ds), texts(ds)
 
     lead = signed_in("registry", "lea")
     assert lead.radio(key="promote_alias").options == ["champion", "challenger"]
@@ -158,8 +158,12 @@ def test_registry_actions_per_role_and_who_is_recorded(deployed: Registry) -> No
     lead.text_input(key="promote_reason").input("challenger held up")
     next(b for b in lead.button if b.label == "Review promotion").click().run()
     next(b for b in lead.button if b.label == "Confirm").click().run()
-    assert "Done." in texts(lead), texts(lead)
+    assert "v2 is now champion." in texts(lead), texts(lead)
 
-    assert _history_who(deployed)[-2:] == [("challenger", "2", "dana"), ("champion", "2", "lea")]
+    assert _history_who(deployed)[-3:] == [
+        ("challenger", "2", "dana"),
+        ("champion", "2", "lea"),
+        ("challenger", "2", "lea"),  # the promoted challenger's alias cleared, recorded as lea's move
+    ]
     for name in PEOPLE:
         assert PASSWORD[name] not in repr(deployed.history())
