@@ -97,11 +97,11 @@ def test_promotion_and_rollback_under_load_fail_no_request(
     api = start_api(tmp_path / "api", env)
     try:
         load = LoadRun(api.url, records, concurrency=USERS, duration_s=40, max_requests=MAX_REQUESTS).start()
-        time.sleep(3)
+        time.sleep(2)  # each window holds hundreds of requests at 16 clients
         promote = _timed(lambda: _promote(api.url, own_model.second))
-        time.sleep(4)
+        time.sleep(2)
         rollback = _timed(lambda: _rollback(api.url))
-        time.sleep(3)
+        time.sleep(2)
         answers = load.stop()
     finally:
         api.stop()
