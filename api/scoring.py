@@ -92,7 +92,11 @@ def reason_mode(flag: bool | None) -> ReasonMode:
 
 
 def reasons_for(
-    served: LoadedModel, raw: np.ndarray, decisions: Sequence[str], mode: ReasonMode
+    served: LoadedModel,
+    raw: np.ndarray,
+    decisions: Sequence[str],
+    mode: ReasonMode,
+    built: np.ndarray | None = None,
 ) -> list[list[dict[str, Any]] | None] | None:
     """Up to `max_reasons` reason codes per row that pushed it towards refusal (None where not asked).
 
@@ -106,7 +110,7 @@ def reasons_for(
     out: list[list[dict[str, Any]] | None] = [None] * len(decisions)
     if len(wanted):
         model = served.model
-        built = model.builder.build(raw[wanted])
+        built = model.builder.build(raw[wanted]) if built is None else built[wanted]
         if served.path_contributions is not None:
             contributions = served.path_contributions(built)
         else:
@@ -197,9 +201,9 @@ def encode_one(served: LoadedModel, record: dict[str, Any]) -> np.ndarray:
     return encoded.matrix
 
 
-def score_one(served: LoadedModel, raw: np.ndarray) -> tuple[float, str, str]:
-    """Probability of default, decision and risk band for one encoded record."""
-    probability = served.model.predict_one(raw)
+def score_one(served: LoadedModel, built: np.ndarray) -> tuple[float, str, str]:
+    """Probability of default, decision and risk band for one record, built (`builder.build`)."""
+    probability = served.model.predict_built_one(built)
     decisions, bands = decide(served, np.array([probability]))
     return probability, decisions[0], bands[0]
 

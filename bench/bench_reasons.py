@@ -44,15 +44,17 @@ def in_process_us(model: ScoringModel, row: dict[str, Any], repeats: int = 3_000
     explainer = ReasonExplainer(model.feature_names(), params.excluded, params.max_reasons)
     path = PathContributions(model.booster, len(model.feature_names()))
 
-    def plain() -> None:
-        model.predict_raw(raw)
+    def plain() -> None:  # what POST /predict does: one build, LightGBM's single-row fast path
+        model.predict_built_one(model.builder.build(raw))
 
-    def with_path_reasons() -> None:  # what the API does (reasons.method "path")
-        model.predict_raw(raw)
-        explainer.explain(path(model.builder.build(raw)))
+    def with_path_reasons() -> None:  # the same build, and the single-row leaf path (reasons.method "path")
+        built = model.builder.build(raw)
+        model.predict_built_one(built)
+        explainer.explain(path(built))
 
     def with_shap_reasons() -> None:  # reasons.method "shap"
-        model.predict_raw(raw)
+        built = model.builder.build(raw)
+        model.predict_built_one(built)
         explainer.explain(model.contributions(raw))
 
     out = {}

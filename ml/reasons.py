@@ -192,6 +192,9 @@ class PathContributions:
                     stack.append((child, step))
             offsets.append(sum(len(t) for t in tables))
             tables.append(table)
+        from ml.single_row import SingleRowPredictor  # LightGBM's C API: only where a booster is
+
+        self._single = SingleRowPredictor(booster, n_features, leaves=True) if trees else None
         self.table = np.vstack(tables) if tables else np.zeros((0, n_features))
         self.offsets = np.asarray(offsets, dtype=np.int64)
         self.base = base
@@ -199,6 +202,9 @@ class PathContributions:
     def __call__(self, built: np.ndarray) -> np.ndarray:
         """Contributions of the rows of the booster's input matrix: n × (features + 1), base value last
         (the layout of LightGBM's pred_contrib)."""
+        if len(built) == 1 and self._single is not None:  # one client: the fast path, one table sum
+            path = self.table[self._single.leaves(built) + self.offsets].sum(axis=0)
+            return np.append(path, self.base).reshape(1, -1)
         leaves = np.asarray(self.booster.predict(built, pred_leaf=True, num_threads=1), dtype=np.int64)
         leaves = leaves.reshape(len(built), -1) + self.offsets
         # Tree by tree, in the order (and so to the bit) of `table[leaves].sum(axis=1)`, without its

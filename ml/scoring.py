@@ -88,7 +88,11 @@ class ScoringModel:
     def predict_one(self, raw: np.ndarray) -> float:
         """Probability of default for one encoded record (a (1, width) raw matrix), through
         LightGBM's single-row fast path: the same number as `predict_raw`, at a fraction of its cost."""
-        return self._single_row().predict(self.builder.build(raw))
+        return self.predict_built_one(self.builder.build(raw))
+
+    def predict_built_one(self, built: np.ndarray) -> float:
+        """`predict_one` for a row already built (the API builds once for the score and its reasons)."""
+        return self._single_row().predict(built)
 
     def _single_row(self) -> SingleRowPredictor:
         if self._single is None:

@@ -19,16 +19,18 @@ from lightgbm.basic import _safe_call
 _LIB: Any = vars(lgb.basic)["_LIB"]  # the loaded lib_lightgbm (not exported by name)
 
 _PREDICT_NORMAL = 0  # C_API_PREDICT_NORMAL: probabilities, as Booster.predict gives by default
+_PREDICT_LEAF_INDEX = 2  # C_API_PREDICT_LEAF_INDEX: the leaf reached in each tree (pred_leaf=True)
 _DTYPE_FLOAT64 = 1  # C_API_DTYPE_FLOAT64
 
 
 class SingleRowPredictor:
-    """Probability for one built row; thread-safe (one FastConfig, used under a lock)."""
+    """Probability (or, with `leaves`, the leaf index in every tree) for one built row; thread-safe
+    (one FastConfig, used under a lock)."""
 
-    def __init__(self, booster: lgb.Booster, width: int) -> None:
+    def __init__(self, booster: lgb.Booster, width: int, leaves: bool = False) -> None:
         self._booster = booster  # the FastConfig points into it: keep it alive as long as this
         self._width = width
-        self._out = np.empty(1, dtype=np.float64)
+        self._out = np.empty(booster.num_trees() if leaves else 1, dtype=np.float64)
         self._out_ptr = self._out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
         self._out_len = ctypes.c_int64()
         self._lock = threading.Lock()
@@ -36,7 +38,7 @@ class SingleRowPredictor:
         _safe_call(
             _LIB.LGBM_BoosterPredictForMatSingleRowFastInit(
                 booster._handle,
-                ctypes.c_int(_PREDICT_NORMAL),
+                ctypes.c_int(_PREDICT_LEAF_INDEX if leaves else _PREDICT_NORMAL),
                 ctypes.c_int(0),  # start iteration
                 ctypes.c_int(-1),  # every iteration (the best one when the booster was saved)
                 ctypes.c_int(_DTYPE_FLOAT64),
@@ -50,6 +52,13 @@ class SingleRowPredictor:
 
     def predict(self, row: np.ndarray) -> float:
         """The probability of default of one built row (`width` float64 values)."""
+        return float(self._run(row)[0])
+
+    def leaves(self, row: np.ndarray) -> np.ndarray:
+        """The leaf index reached in each tree by one built row, as `predict(pred_leaf=True)` gives."""
+        return self._run(row).astype(np.int64)
+
+    def _run(self, row: np.ndarray) -> np.ndarray:
         values = np.ascontiguousarray(row, dtype=np.float64).reshape(-1)
         if values.shape[0] != self._width:
             raise ValueError(f"expected {self._width} values, got {values.shape[0]}")
@@ -62,4 +71,4 @@ class SingleRowPredictor:
                     self._out_ptr,
                 )
             )
-            return float(self._out[0])
+            return self._out.copy()

@@ -57,9 +57,10 @@ async def predict(
     would validate and re-encode it through pydantic and json, ~10% of a request's CPU."""
     raw = encode_one(served, body.features)
     absent = check_one(served, body.features, request.app.state.scoring_params.missing)
-    probability, decision, band = score_one(served, raw)
+    built = served.model.builder.build(raw)  # once, for the score and its reasons
+    probability, decision, band = score_one(served, built)
     scored = single(served, (probability, decision, band), body.features, raw)
-    scored.reasons = reasons_for(served, raw, [decision], reason_mode(reasons))
+    scored.reasons = reasons_for(served, raw, [decision], reason_mode(reasons), built)
     await record_scored(request, served, scored)
     answer = {
         "request_id": request_id(),

@@ -65,6 +65,16 @@ def test_path_contributions_decompose_the_score_exactly(scoring_model, small_dat
     )
 
 
+def test_one_client_through_the_fast_path_gets_the_batch_contributions_to_the_bit(
+    scoring_model, small_dataset
+):
+    """/predict takes LightGBM's single-row leaf path; a batch row must get the very same numbers."""
+    built = scoring_model.builder.build(encode_frame(small_dataset.frame.head(200), scoring_model.schema))
+    path = PathContributions(scoring_model.booster, built.shape[1])
+    one_by_one = np.vstack([path(built[i : i + 1]) for i in range(len(built))])
+    np.testing.assert_array_equal(one_by_one, path(built))
+
+
 @pytest.mark.parametrize("method", ["path", "shap"])
 def test_real_model_never_cites_excluded_attributes(scoring_model, small_dataset, method):
     rows = small_dataset.frame.head(3_000)
