@@ -67,8 +67,8 @@ SHADOW_COLUMNS = (
 )
 _NAMES = ", ".join(f'"{name}"' for name in ("ts", *SHADOW_COLUMNS))
 # Fixed text (no value is ever formatted in): positional markers as each driver spells them.
-_INSERT_QMARK = f"INSERT INTO shadow_scores ({_NAMES}) VALUES ({', '.join(['?'] * 8)})"  # noqa: S608
-_INSERT_FORMAT = f"INSERT INTO shadow_scores ({_NAMES}) VALUES ({', '.join(['%s'] * 8)})"  # noqa: S608
+_INSERT_QMARK = f"INSERT INTO shadow_scores ({_NAMES}) VALUES ({', '.join(['?'] * 8)})"  # noqa: S608  # nosec B608
+_INSERT_FORMAT = f"INSERT INTO shadow_scores ({_NAMES}) VALUES ({', '.join(['%s'] * 8)})"  # noqa: S608  # nosec B608
 
 
 def write_shadow_rows(engine: Engine, rows: Sequence[tuple[Any, ...]]) -> int:
