@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import tempfile
-from typing import Annotated, Any, BinaryIO, cast
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
-from starlette.datastructures import UploadFile
 
 from api.auth import require
 from api.deps import SettingsDep
 from api.identity_roles import Permission
-from api.routes.predict import ERRORS, SPOOL_BYTES, _json_records
+from api.routes.predict import ERRORS, _json_records
 from api.schemas import RowError
 from api.scoring import InputError
 from api.store_calls import store_call
 from api.strict_json import StrictJsonRoute
+from api.uploads import CSV_TYPES, csv_upload
 from ml.outcomes import COLUMNS, ImportResult, OutcomesInputError, csv_chunks, import_outcomes, json_chunks
 
 router = APIRouter(
@@ -83,18 +82,9 @@ async def post_outcomes(
     if content_type == "application/json":
         records = await _json_records(request, settings, len(COLUMNS))
         result = await _import(settings.database_url, json_chunks(records), strict)
-    elif content_type == "multipart/form-data":
-        form = await request.form(max_files=1, max_fields=4)
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise HTTPException(422, "multipart upload needs a file field named 'file'")
-        result = await _import(settings.database_url, csv_chunks(upload.file), strict)
-    elif content_type in ("text/csv", "application/csv"):
-        with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as spool:
-            async for chunk in request.stream():
-                spool.write(chunk)
-            spool.seek(0)
-            result = await _import(settings.database_url, csv_chunks(cast(BinaryIO, spool)), strict)
+    elif content_type in ("multipart/form-data", *CSV_TYPES):
+        async with csv_upload(request, content_type) as upload:
+            result = await _import(settings.database_url, csv_chunks(upload), strict)
     else:
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,

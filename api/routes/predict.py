@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import tempfile
 from collections.abc import Iterator
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
-from starlette.datastructures import UploadFile
 
 from api.auth import require_scoring
 from api.core.config import ApiSettings
@@ -30,6 +28,7 @@ from api.scoring import (
     score_records,
 )
 from api.strict_json import StrictJsonRoute, loads_strict
+from api.uploads import CSV_TYPES, csv_upload
 
 router = APIRouter(tags=["scoring"], route_class=StrictJsonRoute, dependencies=[Depends(require_scoring)])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -39,7 +38,6 @@ BATCH_ERRORS = {**ERRORS, 415: {"model": ErrorResponse}}
 # What json.loads may allocate per value (measured: 33 bytes in [{},{}], 55 in wide records, 85 in a
 # dict of unique keys), so the estimate is an upper bound.
 JSON_BYTES_PER_VALUE = 128
-SPOOL_BYTES = 1024 * 1024
 RESPONSE_BLOCK_ROWS = 2_000
 
 
@@ -119,7 +117,7 @@ async def predict_batch(
     settings = request.app.state.settings
     missing = request.app.state.scoring_params.missing
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in ("application/json", "multipart/form-data", "text/csv", "application/csv"):
+    if content_type not in ("application/json", "multipart/form-data", *CSV_TYPES):
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             "send application/json (a list of records), multipart/form-data (file=...) or text/csv",
@@ -137,31 +135,12 @@ async def predict_batch(
             records = await _json_records(request, settings, width)
             scored = await asyncio.to_thread(score_records, served, records, strict, mode, missing)
             del records
-        elif content_type == "multipart/form-data":
-            form = await request.form(max_files=1, max_fields=4)
-            upload = form.get("file")
-            if not isinstance(upload, UploadFile):
-                raise HTTPException(422, "multipart upload needs a file field named 'file'")
-            scored = await asyncio.to_thread(
-                score_csv,
-                served,
-                upload.file,
-                strict,
-                settings.csv_chunk_rows,
-                settings.max_csv_rows,
-                mode,
-                missing,
-                settings.csv_reader,
-            )
         else:
-            with tempfile.SpooledTemporaryFile(SPOOL_BYTES) as spool:
-                async for chunk in request.stream():
-                    spool.write(chunk)
-                spool.seek(0)
+            async with csv_upload(request, content_type) as upload:
                 scored = await asyncio.to_thread(
                     score_csv,
                     served,
-                    spool,
+                    upload,
                     strict,
                     settings.csv_chunk_rows,
                     settings.max_csv_rows,
