@@ -17,7 +17,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -88,14 +88,31 @@ def create_log_engine(url: str | None) -> Engine:
     )
     if is_sqlite:
         sa.event.listen(engine, "connect", _sqlite_wal)
-    try:
-        metadata.create_all(engine, checkfirst=True)
-    except sa.exc.DBAPIError:
-        # Another process created it between our check and our CREATE; anything else re-raises here.
-        if not sa.inspect(engine).has_table(inference_log.name):
-            raise
+    create_tables(engine, metadata, inference_log.name)
     _add_missing_columns(engine)
     return engine
+
+
+# The joins from shadow scores and outcomes into the log go by the row the API answered.
+REQUEST_ROW_INDEX = (
+    'CREATE INDEX IF NOT EXISTS ix_inference_log_request_row ON inference_log (request_id, "row")'
+)
+
+
+def create_tables(engine: Engine, tables: sa.MetaData, created: str, statements: Sequence[str] = ()) -> None:
+    """Create the tables of `tables` where missing, safe when several processes race (the table named
+    `created` existing after a failed CREATE means another process made them), then run `statements`
+    (idempotent DDL on the log, such as CREATE INDEX IF NOT EXISTS)."""
+    try:
+        tables.create_all(engine, checkfirst=True)
+    except sa.exc.DBAPIError:
+        # Another process created it between our check and our CREATE; anything else re-raises here.
+        if not sa.inspect(engine).has_table(created):
+            raise
+    if statements:
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.execute(sa.text(statement))
 
 
 def _add_missing_columns(engine: Engine) -> None:

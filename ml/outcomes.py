@@ -28,7 +28,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ml.data import csv_line
-from ml.inference_log import create_log_engine, hash_client_id, inference_log
+from ml.inference_log import (
+    REQUEST_ROW_INDEX,
+    create_log_engine,
+    create_tables,
+    hash_client_id,
+    inference_log,
+)
 from ml.schema import FieldError
 
 COLUMNS = ("request_id", "row", "client_id", "defaulted", "observed_at")
@@ -60,7 +66,7 @@ corrections = sa.Table(
 )
 # Lookups from the outcomes side into the log (the log itself only needs its time index).
 _LOG_INDEXES = (
-    'CREATE INDEX IF NOT EXISTS ix_inference_log_request_row ON inference_log (request_id, "row")',
+    REQUEST_ROW_INDEX,
     "CREATE INDEX IF NOT EXISTS ix_inference_log_client_hash ON inference_log (client_hash)",
 )
 
@@ -102,14 +108,7 @@ class OutcomesInputError(ValueError):
 def outcomes_engine(url: str | None) -> Engine:
     """Engine on the inference log's database with the outcomes tables and lookup indexes created."""
     engine = create_log_engine(url)
-    try:
-        metadata.create_all(engine, checkfirst=True)
-    except sa.exc.DBAPIError:
-        if not sa.inspect(engine).has_table(outcomes.name):
-            raise
-    with engine.begin() as connection:
-        for statement in _LOG_INDEXES:
-            connection.execute(sa.text(statement))
+    create_tables(engine, metadata, outcomes.name, _LOG_INDEXES)
     return engine
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ml.inference_log import create_log_engine, inference_log
+from ml.inference_log import REQUEST_ROW_INDEX, create_log_engine, create_tables, inference_log
 
 metadata = sa.MetaData()
 shadow_scores = sa.Table(
@@ -37,22 +37,13 @@ shadow_scores = sa.Table(
     sa.Column("decision", sa.Text(), nullable=False),
     sa.Index("ix_shadow_scores_request_row", "request_id", "row"),
 )
-# The join from the shadow side into the log (the outcomes module creates the same index).
-_LOG_INDEX = 'CREATE INDEX IF NOT EXISTS ix_inference_log_request_row ON inference_log (request_id, "row")'
 
 
 @functools.lru_cache(maxsize=8)
 def shadow_engine(url: str | None) -> Engine:
     """Engine on the inference log's database with the shadow table created if missing."""
     engine = create_log_engine(url)
-    try:
-        metadata.create_all(engine, checkfirst=True)
-    except sa.exc.DBAPIError:
-        # Another process created it between our check and our CREATE; anything else re-raises here.
-        if not sa.inspect(engine).has_table(shadow_scores.name):
-            raise
-    with engine.begin() as connection:
-        connection.execute(sa.text(_LOG_INDEX))
+    create_tables(engine, metadata, shadow_scores.name, [REQUEST_ROW_INDEX])
     return engine
 
 
