@@ -32,13 +32,12 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_api import (  # noqa: E402
-    RESULTS_DIR,
+    bench_model,
     client_row,
-    ensure_model,
-    load_scoring_model,
     rss_mb,
     run_load,
     start_api,
+    write_results,
 )
 
 from ml.generate import generate_applications  # noqa: E402
@@ -150,19 +149,13 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-shadow-") as tmp:
         workdir = Path(tmp)
         try:
-            tracking_uri, mlflow_server = ensure_model(workdir, args.model_name, "champion")
-            if mlflow_server:
-                servers.append(mlflow_server)
+            tracking_uri, champion, model = bench_model(workdir, args.model_name, "champion", servers)
             registry = Registry(args.model_name, tracking_uri)
-            champion = registry.version_for("champion")
-            if champion is None:
-                raise SystemExit(f"no model {args.model_name}@champion at {tracking_uri}")
             challenger = registry.version_for("challenger")
             if challenger is None:
                 run_id = registry.client.get_model_version(args.model_name, champion).run_id
                 challenger = registry.register(f"runs:/{run_id}/model", run_id)
                 registry.promote(challenger, "challenger", "shadow benchmark", who="bench")
-            model = load_scoring_model(tracking_uri, args.model_name, champion, workdir)
             body = json.dumps({"features": client_row(model)}).encode()
             csv = (
                 generate_applications(args.batch_rows, seed=5)
@@ -238,10 +231,7 @@ def main() -> int:
                 f"CPU {row['cpu_us_per_request']} us/request"
             )
         print(f"{name:<8} batch {report[name]['batch']}  memory {report[name]['memory']}")
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    out = RESULTS_DIR / f"bench_shadow-{started_at.strftime('%Y%m%dT%H%M%SZ')}.json"
-    out.write_text(json.dumps(report, indent=2))
-    print(f"wrote {out}")
+    print(f"wrote {write_results('bench_shadow', started_at, report)}")
     return 0
 
 
