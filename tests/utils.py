@@ -19,7 +19,7 @@ from ml.train import TrainResult
 from tests.servers import ROOT, Server, free_port, start_process
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext
+    from playwright.sync_api import BrowserContext, Page
 
 TEST_ROWS = 20_000
 CHAMPION_MODEL_NAME = "credit-scoring"
@@ -96,6 +96,27 @@ def headless_chromium(
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def console_page(chromium: Path, env: dict[str, str], page_path: str, workdir: Path) -> Iterator[Page]:
+    """One page of a console started for it (`env` says which API and MLflow), open in headless
+    Chromium; the browser and the console are stopped afterwards."""
+    console = start_console(env, workdir / "streamlit.log")
+    try:
+        with headless_chromium(chromium, workdir / "chromium-profile", height=2200) as browser:
+            page = browser.new_page()
+            page.goto(f"{console.url}/{page_path}", wait_until="domcontentloaded")
+            yield page
+    finally:
+        console.stop()
+
+
+def screenshot_when_drawn(page: Page, charts: int, path: Path) -> None:
+    """Wait for the page's `charts` Plotly charts to draw, then keep a full-page screenshot at `path`."""
+    page.locator(".js-plotly-plot").nth(charts - 1).wait_for(timeout=60_000)
+    page.wait_for_timeout(2_000)  # let the charts finish drawing
+    page.screenshot(path=str(path), full_page=True)
 
 
 def start_console(

@@ -18,7 +18,7 @@ from ml.registry import Registry
 from ml.shadow_log import read_pairs
 from tests.app.conftest import APP_DIR, button, start_api, texts
 from tests.servers import Server
-from tests.utils import Champion, headless_chromium, start_console
+from tests.utils import Champion, console_page, screenshot_when_drawn
 
 PAGE = APP_DIR / "pages" / "8_Champion_vs_challenger.py"
 
@@ -85,20 +85,11 @@ def test_the_page_shows_the_report_and_promotes_through_review_and_confirm(shado
 def test_the_page_renders_in_chromium(
     chromium: Path, shadow_api: Server, champion: Champion, tmp_path
 ) -> None:
-    pytest.importorskip("playwright.sync_api")
     env = {"API_URL": shadow_api.url, "MLFLOW_TRACKING_URI": champion.tracking_uri}
-    console = start_console(env, tmp_path / "streamlit.log")
     screenshot = tmp_path / "challenger.png"
-    try:
-        with headless_chromium(chromium, tmp_path / "chromium-profile", height=2200) as browser:
-            page = browser.new_page()
-            page.goto(f"{console.url}/Champion_vs_challenger", wait_until="domcontentloaded")
-            page.get_by_text("What separates swap-in from swap-out clients").first.wait_for(timeout=90_000)
-            page.locator(".js-plotly-plot").nth(1).wait_for(timeout=60_000)
-            page.wait_for_timeout(2_000)  # let the charts finish drawing
-            page.screenshot(path=str(screenshot), full_page=True)
-            assert page.locator(".js-plotly-plot").count() == 2
-            assert page.get_by_text("Traceback").count() == 0
-    finally:
-        console.stop()
+    with console_page(chromium, env, "Champion_vs_challenger", tmp_path) as page:
+        page.get_by_text("What separates swap-in from swap-out clients").first.wait_for(timeout=90_000)
+        screenshot_when_drawn(page, 2, screenshot)
+        assert page.locator(".js-plotly-plot").count() == 2
+        assert page.get_by_text("Traceback").count() == 0
     assert screenshot.stat().st_size > 10_000

@@ -15,7 +15,7 @@ from ml.generate import generate_applications
 from ml.outcomes import outcomes_for_batch
 from tests.app.conftest import APP_DIR, start_api, texts
 from tests.servers import ROOT, Server
-from tests.utils import Champion, headless_chromium, start_console
+from tests.utils import Champion, console_page, screenshot_when_drawn
 
 PAGE = APP_DIR / "pages" / "6_Performance.py"
 
@@ -88,19 +88,11 @@ def test_the_page_renders_in_chromium(
     tmp_path,
 ) -> None:
     env = {"API_URL": performance_api.url, "MLFLOW_TRACKING_URI": champion.tracking_uri}
-    console = start_console(env, tmp_path / "streamlit.log")
     screenshot = tmp_path / "performance.png"
-    try:
-        with headless_chromium(chromium, tmp_path / "chromium-profile", height=2200) as browser:
-            page = browser.new_page()
-            page.goto(f"{console.url}/Performance", wait_until="domcontentloaded")
-            page.get_by_text("Record outcomes").first.wait_for(timeout=90_000)
-            page.locator(".js-plotly-plot").nth(2).wait_for(timeout=60_000)
-            page.wait_for_timeout(2_000)  # let the charts finish drawing
-            page.screenshot(path=str(screenshot), full_page=True)
-            assert page.locator(".js-plotly-plot").count() == 3
-            assert page.get_by_text("Approved, awaiting an outcome").count() == 1
-            assert page.get_by_text("Traceback").count() == 0
-    finally:
-        console.stop()
+    with console_page(chromium, env, "Performance", tmp_path) as page:
+        page.get_by_text("Record outcomes").first.wait_for(timeout=90_000)
+        screenshot_when_drawn(page, 3, screenshot)
+        assert page.locator(".js-plotly-plot").count() == 3
+        assert page.get_by_text("Approved, awaiting an outcome").count() == 1
+        assert page.get_by_text("Traceback").count() == 0
     assert screenshot.stat().st_size > 10_000
