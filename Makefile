@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements/lock.txt | sha1sum | cut -c1-12)
+DVC_STAMP := $(VENV)/.installed-dvc-$(shell cat pyproject.toml requirements/lock.txt | sha1sum | cut -c1-12)
 PG_TEST_URL := postgresql://postgres@127.0.0.1:5432/test
 
 LOAD_HOST ?= http://127.0.0.1:8000
@@ -20,14 +21,20 @@ $(STAMP): pyproject.toml requirements/lock.txt
 	$(PY) -m pip install -q --disable-pip-version-check -c requirements/lock.txt -e '.[all]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
-setup-dvc: setup
+setup-dvc: $(DVC_STAMP)
+
+$(DVC_STAMP): $(STAMP)
 	$(PY) -m pip install -q --disable-pip-version-check -c requirements/lock.txt -e '.[all,dvc]'
+	@touch $@
 
 run: setup
 	$(PY) scripts/run_local.py
 
+# A new clone's `make test` runs what CI runs, nothing skipped: DVC and the system tools the tests use
+# (a Docker engine, debootstrap, promtool, Chromium, a JRE) are installed first where missing.
 # TEST_DATABASE_URL is exported when the local PostgreSQL answers, so the PostgreSQL variants run.
-test: setup
+test: setup-dvc
+	@bash scripts/install_test_tools.sh
 	@if [ -z "$$TEST_DATABASE_URL" ] && $(PY) -c "import psycopg2; psycopg2.connect('$(PG_TEST_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		export TEST_DATABASE_URL=$(PG_TEST_URL); echo "PostgreSQL answers: TEST_DATABASE_URL=$(PG_TEST_URL)"; fi; \
 	$(PY) -m pytest $(PYTEST_ARGS)
