@@ -4,6 +4,7 @@ every row answered 200 is in the log."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 import httpx
@@ -128,3 +129,21 @@ def test_every_row_answered_200_is_logged_even_with_blank_numbers(api: Api, exam
     assert many.json()["scored"] == 100
     assert _logged(api, single.json()["request_id"], 1) == 1
     assert _logged(api, many.json()["request_id"], 100) == 100
+
+
+def test_with_sync_logging_a_200_is_in_the_log_before_the_answer(champion, start_api, example_record) -> None:
+    """INFERENCE_LOG_SYNC=true: the rows are read back right after the answer (the default writer
+    lingers 0.2 s first), and when the log cannot take them the answer is a 503, not a score."""
+    api = start_api(champion.tracking_uri, inference_log_sync="true")
+    with api.client() as client:
+        single = client.post("/predict", json={"features": example_record})
+        many = client.post("/predict/batch", json=[example_record] * 50)
+        logged = read_inference_log(api.database_url)["request_id"].value_counts()  # no wait, no flush
+        assert single.status_code == 200 and many.status_code == 200, many.text
+        assert logged.get(single.json()["request_id"]) == 1
+        assert logged.get(many.json()["request_id"]) == 50
+        with sqlite3.connect(api.database_url.removeprefix("sqlite:///")) as db:
+            db.execute("DROP TABLE inference_log")  # every insert fails from now on
+        refused = client.post("/predict", json={"features": example_record})
+    body = _assert_json_refusal(refused, 503)
+    assert refused.headers["retry-after"] and "probability" not in body
