@@ -18,9 +18,11 @@ from api.auth import CandidateManager, require_read
 from api.deps import DriftRunnerDep
 from api.routes.predict import ERRORS
 from api.schemas import DriftRunRequest
+from api.strict_json import StrictJsonRoute
 from ml.drift.report import REPORT_ID, read_latest, report_paths
 
-router = APIRouter(prefix="/drift", tags=["drift"])
+# Strict JSON: an unreadable body (not UTF-8 included) is a 422 like on every route, not FastAPI's 400.
+router = APIRouter(prefix="/drift", tags=["drift"], route_class=StrictJsonRoute)
 
 # Every refusal is the project's JSON error shape; documented so clients (and schemathesis) can rely on it.
 RUN_ERRORS = {**ERRORS, 409: ERRORS[422], 501: ERRORS[422]}

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from api.auth import require
 from api.deps import SettingsDep
 from api.identity_roles import Permission
-from api.routes.predict import ERRORS, _json_records
+from api.routes.predict import BATCH_ERRORS, _json_records
 from api.schemas import RowError
 from api.scoring import InputError
 from api.store_calls import store_call
@@ -69,7 +69,7 @@ class OutcomesResponse(BaseModel):
 @router.post(
     "/outcomes",
     response_model=OutcomesResponse,
-    responses=ERRORS,
+    responses=BATCH_ERRORS,
     openapi_extra=BODY,
     summary="Record outcomes (defaulted or not) of scored clients: a JSON list or a CSV upload",
 )
