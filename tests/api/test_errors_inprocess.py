@@ -31,6 +31,22 @@ def test_an_unexpected_error_is_a_json_500_inside_the_middlewares() -> None:
     assert again.status_code == 500 and again.json()["request_id"] == again.headers["x-request-id"]
 
 
+def test_out_of_memory_is_a_503_with_retry_after() -> None:
+    """A request that runs out of memory is the client's cue to retry later or send less, not a bug."""
+    app = create_app(ApiSettings())
+
+    @app.get("/hungry")
+    async def hungry() -> None:
+        raise MemoryError
+
+    client = TestClient(app, raise_server_exceptions=False)
+    response = client.get("/hungry", headers={"X-Request-ID": "req-oom-1"})
+    assert response.status_code == 503 and response.headers["retry-after"] == "10"
+    assert response.json()["request_id"] == response.headers["x-request-id"] == "req-oom-1"
+    assert "out of memory" in response.json()["detail"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
 def test_an_unreachable_decision_store_is_a_503_with_retry_after_on_every_route_that_reads_it() -> None:
     """Fairness, performance and outcomes read the store off the event loop; a lost database is the
     client's cue to retry (503, Retry-After), in the JSON error shape, never a 500."""

@@ -142,8 +142,36 @@ def test_with_sync_logging_a_200_is_in_the_log_before_the_answer(champion, start
         assert single.status_code == 200 and many.status_code == 200, many.text
         assert logged.get(single.json()["request_id"]) == 1
         assert logged.get(many.json()["request_id"]) == 50
-        with sqlite3.connect(api.database_url.removeprefix("sqlite:///")) as db:
-            db.execute("DROP TABLE inference_log")  # every insert fails from now on
+        _drop_log_table(api)  # every insert fails from now on
         refused = client.post("/predict", json={"features": example_record})
     body = _assert_json_refusal(refused, 503)
     assert refused.headers["retry-after"] and "probability" not in body
+
+
+def test_batches_wait_while_the_log_is_behind(champion, start_api, example_record) -> None:
+    """Scored rows the log cannot write yet are held in memory: past MAX_LOG_BACKLOG_ROWS a batch is
+    a 503 with Retry-After (single rows still score), and batches are taken again once it caught up."""
+    api = start_api(champion.tracking_uri, max_log_backlog_rows="10")
+    ddl = _drop_log_table(api)
+    with api.client() as client:
+        first = client.post("/predict/batch", json=[example_record] * 50)  # its 50 rows cannot be written
+        refused = client.post("/predict/batch", json=[example_record] * 2)
+        single = client.post("/predict", json={"features": example_record})
+        with sqlite3.connect(api.database_url.removeprefix("sqlite:///")) as db:
+            db.execute(ddl)
+        deadline = time.monotonic() + 30
+        while (again := client.post("/predict/batch", json=[example_record] * 2)).status_code == 503:
+            assert time.monotonic() < deadline, again.text
+            time.sleep(0.5)
+    assert first.status_code == 200 and single.status_code == 200, first.text
+    assert "catching up" in _assert_json_refusal(refused, 503)["detail"] and refused.headers["retry-after"]
+    assert again.status_code == 200
+    assert _logged(api, first.json()["request_id"], 50) == 50
+
+
+def _drop_log_table(api: Api) -> str:
+    """Drop the API's inference_log table (its inserts fail until it is back); returns its DDL."""
+    with sqlite3.connect(api.database_url.removeprefix("sqlite:///")) as db:
+        ddl: str = db.execute("SELECT sql FROM sqlite_master WHERE name = 'inference_log'").fetchone()[0]
+        db.execute("DROP TABLE inference_log")
+    return ddl
