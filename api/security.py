@@ -33,6 +33,8 @@ COMMON_HEADERS = (
 )
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 HTML_CSP = b"frame-ancestors 'none'"
+# A drift report's page is data made HTML: its scripts run in an opaque origin of their own.
+REPORT_CSP = "sandbox allow-scripts; frame-ancestors 'none'"
 # Probes and scrapes are never limited: a throttled /health would take a replica out of service.
 UNLIMITED_PATHS = frozenset({"/health", "/metrics"})
 MAX_BUCKETS = 10_000

@@ -18,6 +18,7 @@ from api.auth import CandidateManager, require_read
 from api.deps import DriftRunnerDep
 from api.routes.predict import ERRORS
 from api.schemas import DriftRunRequest
+from api.security import REPORT_CSP
 from api.strict_json import StrictJsonRoute
 from ml.drift.report import REPORT_ID, read_latest, report_paths
 
@@ -106,7 +107,9 @@ async def drift_report(
     if job and job.status == "running":  # the file may exist already, while the run is logged to MLflow
         return JSONResponse(asdict(job), status_code=status.HTTP_202_ACCEPTED)
     if html_path.exists():
-        return FileResponse(html_path, media_type="text/html")
+        return FileResponse(
+            html_path, media_type="text/html", headers={"content-security-policy": REPORT_CSP}
+        )
     if job and job.status == "failed":
         raise HTTPException(422, f"drift check {report_id} failed: {job.error}")
     raise HTTPException(status.HTTP_404_NOT_FOUND, f"no drift report {report_id} on this replica")

@@ -149,6 +149,9 @@ def test_post_drift_run_checks_the_log_in_the_background(drift_api) -> None:
         report = _poll_report(admin, report_id)
         assert report.status_code == 200, report.text
         assert report.headers["content-type"].startswith("text/html") and "drift-summary" in report.text
+        # Opened straight from the API, a report still runs in a sandbox of its own origin (issue 13).
+        policy = report.headers["content-security-policy"]
+        assert "sandbox allow-scripts" in policy and "allow-same-origin" not in policy, policy
         summary = admin.get("/drift/latest").json()
         metrics = admin.get("/metrics").text
     assert summary["report_id"] == report_id and summary["dataset_drift"]
