@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -54,20 +55,37 @@ def docker_unavailable() -> str | None:
     return None
 
 
-def build_images(log_dir: Path) -> float:
-    """Build the three images with scripts/build_images.sh (layer cache reused); seconds taken."""
-    started = time.monotonic()
-    result = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "build_images.sh")],
-        cwd=ROOT,
-        env={**os.environ, "IMAGE_LOG_DIR": str(log_dir), "IMAGE_TAG": IMAGE_TAG},
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"building the images failed:\n{result.stdout}\n{result.stderr[-4000:]}")
-    return time.monotonic() - started
+class ImageBuild:
+    """scripts/build_images.sh running in the background (layer cache reused), started as soon as the
+    session knows it needs images so the builds overlap the tests that come before them."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.log_dir = log_dir
+        self.started = time.monotonic()
+        self.output = log_dir / "build_images.out"
+        with self.output.open("w") as out:
+            self.process = subprocess.Popen(
+                ["bash", str(ROOT / "scripts" / "build_images.sh")],
+                cwd=ROOT,
+                env={**os.environ, "IMAGE_LOG_DIR": str(log_dir), "IMAGE_TAG": IMAGE_TAG},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def stop(self) -> None:
+        """End the builds if the session ends before it needed them (no docker build left behind)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=60)
+
+    def wait(self, timeout: float = 1800) -> float:
+        """Seconds from start to the end of the builds; raises with the script's output if one failed."""
+        returncode = self.process.wait(timeout=timeout)
+        finished = time.monotonic()
+        if returncode != 0:
+            raise RuntimeError(f"building the images failed:\n{self.output.read_text()[-4000:]}")
+        return finished - self.started
 
 
 def image_size_mb(service: str) -> float:

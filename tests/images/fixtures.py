@@ -11,6 +11,7 @@ PARAMS_PATH), so the tests see which gate it applies. Peak memory per container 
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ import yaml
 from tests.deploy.deploy_helpers import LocalBlueprint
 from tests.images.containers import (
     Container,
-    build_images,
+    ImageBuild,
     docker_unavailable,
     image_size_mb,
 )
@@ -48,13 +49,31 @@ class Versions:
     admin_password: str
 
 
+BUILDS: list[ImageBuild] = []  # the session's one build, started when collection ends
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start building the images as soon as the session is known to need them: the builds (minutes on
+    a new machine, mostly downloads) then overlap the tests that run before the image tests."""
+    needs_images = any("images" in getattr(item, "fixturenames", ()) for item in session.items)
+    if needs_images and docker_unavailable() is None:
+        BUILDS.append(ImageBuild(Path(tempfile.mkdtemp(prefix="image-builds-"))))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for build in BUILDS:
+        build.stop()
+
+
 @pytest.fixture(scope="session")
-def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, float]:
+def images() -> dict[str, float]:
     """The three images built once for the session (cached layers reused); their sizes in MB."""
     reason = docker_unavailable()
     if reason:
         pytest.skip(f"image tests need a Docker engine: {reason}")
-    seconds = build_images(tmp_path_factory.mktemp("image-builds"))
+    if not BUILDS:  # collected without them, e.g. a test asking for `images` only at run time
+        BUILDS.append(ImageBuild(Path(tempfile.mkdtemp(prefix="image-builds-"))))
+    seconds = BUILDS[0].wait()
     sizes = {service: image_size_mb(service) for service in ("api", "app", "mlflow")}
     REPORT["build"] = {"seconds": round(seconds, 1), **{f"{s} MB": round(mb) for s, mb in sizes.items()}}
     return sizes
