@@ -33,8 +33,12 @@ run: setup
 # A new clone's `make test` runs what CI runs, nothing skipped: DVC and the system tools the tests use
 # (a Docker engine, debootstrap, promtool, Chromium, a JRE) are installed first where missing.
 # TEST_DATABASE_URL is exported when the local PostgreSQL answers, so the PostgreSQL variants run.
-test: setup-dvc
-	@bash scripts/install_test_tools.sh
+# The system tools (apt) install while pip installs the project: both are mostly downloads.
+test:
+	@log=$$(mktemp); bash scripts/install_test_tools.sh > $$log 2>&1 & tools=$$!; \
+	$(MAKE) --no-print-directory setup-dvc; built=$$?; \
+	wait $$tools; installed=$$?; cat $$log; rm -f $$log; \
+	[ $$built -eq 0 ] && [ $$installed -eq 0 ]
 	@if [ -z "$$TEST_DATABASE_URL" ] && $(PY) -c "import psycopg2; psycopg2.connect('$(PG_TEST_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		export TEST_DATABASE_URL=$(PG_TEST_URL); echo "PostgreSQL answers: TEST_DATABASE_URL=$(PG_TEST_URL)"; fi; \
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -46,7 +46,7 @@ def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.C
 def docker_unavailable() -> str | None:
     """Why no Docker engine can be used here, or None when one answers."""
     if shutil.which("docker") is None:
-        return "no docker client (Debian's docker.io; .ci/run installs it)"
+        return "no docker client (Debian's docker.io; `make test` installs it)"
     result = subprocess.run(
         ["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True
     )
