@@ -56,7 +56,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Start building the images as soon as the session is known to need them: the builds (minutes on
     a new machine, mostly downloads) then overlap the tests that run before the image tests."""
     needs_images = any("images" in getattr(item, "fixturenames", ()) for item in session.items)
-    if needs_images and docker_unavailable() is None:
+    if needs_images and not session.config.option.collectonly and docker_unavailable() is None:
         BUILDS.append(ImageBuild(Path(tempfile.mkdtemp(prefix="image-builds-"))))
 
 
