@@ -1,7 +1,8 @@
 """Per-session objects for the pages: the settings, the signed-in identity, and an API client acting as them.
 
-The client carries a token minted for the person signed in (never a key typed into the page); an
-open local console falls back to its own scoring key, if any.
+The client carries a token minted for the person signed in (never a key typed into the page). Only
+an open local console uses its own scoring key, if any: sent for a signed-in person, that key would
+make them whoever it belongs to.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ def identity() -> ConsoleIdentity | None:
 def api_client() -> ApiClient:
     """A client for the configured API, acting as the person signed in."""
     config = settings()
+    who = identity()
     return ApiClient(
         config.api_url,
         timeout_s=config.api_timeout_s,
         retries=config.api_retries,
         backoff_s=config.api_backoff_s,
-        api_key=config.api_key,
-        token=auth.api_token(config, identity()),
+        api_key=config.api_key if who is not None and who.via == "local" else None,
+        token=auth.api_token(config, who),
         metrics_token=config.metrics_token,
     )

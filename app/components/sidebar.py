@@ -35,6 +35,12 @@ def _who(identity: ConsoleIdentity) -> None:
         )
         return
     st.markdown(f"Signed in as **{identity.name}**  \nRole: **{identity.role.value.replace('_', ' ')}**")
+    if not session.settings().jwt_secret:
+        st.error(
+            "JWT_SECRET is not set on the console: it cannot tell the API who you are, so a protected "
+            "API refuses what you ask of it. Ask an administrator (docs/access.md).",
+            icon=":material/key_off:",
+        )
     if st.button("Sign out", icon=":material/logout:", key="sign_out"):
         auth.sign_out()
         st.rerun()

@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from streamlit.testing.v1 import AppTest
 
 from ml.registry import Registry
+from tests.api.conftest import read_json_lines
 from tests.app.conftest import PAGES, start_api, texts
 from tests.auth.conftest import JWT_SECRET
 from tests.servers import Server
@@ -21,6 +22,7 @@ from tests.utils import Champion
 _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 PEOPLE = {"vera": "viewer", "sam": "scorer", "dana": "data_scientist", "lea": "lead", "otto": "lead"}
 PASSWORD = {name: f"{name}-correct-horse-battery" for name in PEOPLE}
+CONSOLE_KEY = "console-tests-console-key"  # a scorer key, as pre-roles blueprints gave the console
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,7 @@ def console_api(champion: Champion, tmp_path_factory) -> Iterator[tuple[Server, 
         tmp_path_factory.mktemp("console-access-api"),
         champion.tracking_uri,
         registry.name,
-        {"JWT_SECRET": JWT_SECRET, "API_KEYS": "unused:scorer:console-tests-unused-key"},
+        {"JWT_SECRET": JWT_SECRET, "API_KEYS": f"console-key:scorer:{CONSOLE_KEY}"},
     )
     yield server, registry
     server.stop()
@@ -167,3 +169,16 @@ def test_registry_actions_per_role_and_who_is_recorded(deployed: Registry) -> No
     ]
     for name in PEOPLE:
         assert PASSWORD[name] not in repr(deployed.history())
+
+
+def test_a_signed_in_person_never_acts_with_the_consoles_own_key(deployed, monkeypatch, console_api) -> None:
+    """Without JWT_SECRET the console cannot act for anyone: its API_KEY (an open local console's)
+    would make each person that key, scoring under its label, and must not be sent for them."""
+    server, _ = console_api
+    monkeypatch.delenv("JWT_SECRET")
+    monkeypatch.setenv("API_KEY", CONSOLE_KEY)
+    app = signed_in("score", "sam")
+    assert any("JWT_SECRET" in str(e.value) for e in app.sidebar.error), texts(app)
+    assert "missing credentials" in texts(app)  # the API's 401: the page could not read the model
+    assert not any(b.label == "Score this client" for b in app.button) and not app.metric
+    assert "console-key" not in {line.get("who") for line in read_json_lines(server.log())}
