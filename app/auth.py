@@ -21,8 +21,6 @@ from app.settings import ConsoleSettings
 
 IDENTITY = "identity"
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
-# Session entries that belong to the person signed in, forgotten when they sign out.
-PERSONAL_STATE = ("scored", "batch", "registry_pending", "registry_outcome")
 
 
 @dataclass(frozen=True)
@@ -96,9 +94,10 @@ def sign_in(config: ConsoleSettings, name: str, password: str) -> str | None:
 
 
 def sign_out() -> None:
-    identity: ConsoleIdentity | None = st.session_state.pop(IDENTITY, None)
-    for key in PERSONAL_STATE:
-        st.session_state.pop(key, None)
+    """Forget the person and everything of theirs in this browser session (results, uploads, pending
+    actions): all of it is personal, and a list of keys to drop would miss the next page's."""
+    identity: ConsoleIdentity | None = st.session_state.get(IDENTITY)
+    st.session_state.clear()
     if identity and identity.via == "oidc":
         st.logout()
 

@@ -20,7 +20,14 @@ from tests.utils import Champion
 
 # Cheap hashes for the tests (the parameters travel inside each hash); production uses the defaults.
 _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-PEOPLE = {"vera": "viewer", "sam": "scorer", "dana": "data_scientist", "lea": "lead", "otto": "lead"}
+PEOPLE = {
+    "vera": "viewer",
+    "sam": "scorer",
+    "olga": "outcomes",
+    "dana": "data_scientist",
+    "lea": "lead",
+    "otto": "lead",
+}
 PASSWORD = {name: f"{name}-correct-horse-battery" for name in PEOPLE}
 CONSOLE_KEY = "console-tests-console-key"  # a scorer key, as pre-roles blueprints gave the console
 
@@ -182,3 +189,18 @@ def test_a_signed_in_person_never_acts_with_the_consoles_own_key(deployed, monke
     assert "missing credentials" in texts(app)  # the API's 401: the page could not read the model
     assert not any(b.label == "Score this client" for b in app.button) and not app.metric
     assert "console-key" not in {line.get("who") for line in read_json_lines(server.log())}
+
+
+def test_sign_out_forgets_what_the_person_did(deployed) -> None:
+    """The next person signing in at the same browser sees nothing of the last one's work."""
+    app = signed_in("performance", "lea")
+    upload = {"stored": 3, "corrected": 0, "unchanged": 0, "rejected": 1, "errors": []}
+    app.session_state["outcomes_upload"] = ("lea-outcomes.csv", upload)
+    app.run()
+    assert "lea-outcomes.csv: 3 new" in "\n".join(str(s.value) for s in app.success), texts(app)
+
+    next(b for b in app.sidebar.button if b.label == "Sign out").click().run()
+    app = _sign_in(app, "olga", PASSWORD["olga"])  # who may record outcomes, and so sees their results
+    assert [t.value for t in app.title] == ["Performance"], texts(app)
+    assert "Outcomes CSV" in [u.label for u in app.get("file_uploader")]
+    assert "lea-outcomes.csv" not in texts(app)
