@@ -1,7 +1,8 @@
 """Roles and what each may do: one list for the API and the console (no web framework imported here).
 
 `viewer < scorer < data_scientist < lead` each include the one before; `outcomes` is a service role
-that may read and post outcomes only. The table in docs/access.md is generated from `GRANTS`.
+that may read and post outcomes only. The table in docs/api.md lists it route by route;
+tests/auth/test_api_routes.py holds every route of the API, every role and that table to it.
 """
 
 from __future__ import annotations
