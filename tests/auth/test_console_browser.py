@@ -21,6 +21,7 @@ from tests.servers import ROOT, Server, free_port
 from tests.utils import Champion, headless_chromium, start_console
 
 PASSWORD = "lea-correct-horse-battery"
+OTTO_PASSWORD = "otto-correct-horse-battery"  # the user whose name is under attack
 IDP_LABEL = "Example IdP"
 
 
@@ -61,12 +62,12 @@ def deployed_console(champion: Champion, discovery: str, tmp_path_factory) -> It
     workdir = tmp_path_factory.mktemp("deployed-console")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    hashed = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
+    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     env = {
         "API_URL": "http://127.0.0.1:9",  # never reached before sign-in; unreachable after is fine
         "MLFLOW_TRACKING_URI": champion.tracking_uri,
         "CONSOLE_LOGIN": "required",
-        "CONSOLE_USERS": f"lea:lead:{hashed}",
+        "CONSOLE_USERS": f"lea:lead:{hasher.hash(PASSWORD)};otto:lead:{hasher.hash(OTTO_PASSWORD)}",
         "JWT_SECRET": JWT_SECRET,
         "API_RETRIES": "0",
         "OIDC_CLIENT_ID": "credit-console",
@@ -79,6 +80,31 @@ def deployed_console(champion: Champion, discovery: str, tmp_path_factory) -> It
     server = start_console(env, workdir / "streamlit.log", ROOT / "app" / "server.py", port)
     yield server
     server.stop()
+
+
+# Counts the console's finished script runs (Streamlit marks its root while one runs), so a test can
+# wait for the answer to a submit even when the page looks the same before and after it.
+COUNT_RUNS = """() => {
+    if (window.finishedRuns !== undefined) return window.finishedRuns;
+    window.finishedRuns = 0;
+    const app = document.querySelector('[data-testid="stApp"]');
+    let running = false;
+    new MutationObserver(() => {
+        const state = app.getAttribute("data-test-script-state");
+        if (state === "running") running = true;
+        else if (running && state === "notRunning") { running = false; window.finishedRuns += 1; }
+    }).observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]});
+    return 0;
+}"""
+
+
+def _sign_in(page: Any, name: str, password: str) -> None:
+    """Submit the sign-in form and wait until the console has answered it."""
+    runs = page.evaluate(COUNT_RUNS)
+    page.get_by_role("textbox", name="User name").fill(name)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_function(f"window.finishedRuns > {runs}", timeout=30_000)
 
 
 @pytest.mark.browser
@@ -98,9 +124,15 @@ def test_only_the_sign_in_page_until_signed_in_and_after_sign_out(
             assert page.get_by_text("Signed in as").count() == 0
         page.screenshot(path=str(tmp_path / "sign_in.png"), full_page=True)
 
-        page.get_by_role("textbox", name="User name").fill("lea")
-        page.get_by_role("textbox", name="Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in", exact=True).click()
+        # Five wrong passwords for a name, and even the right one is then held back (30 s, doubling).
+        for _ in range(5):
+            _sign_in(page, "otto", "guess")
+            assert page.get_by_text("Wrong user name or password.").count() == 1
+        _sign_in(page, "otto", OTTO_PASSWORD)
+        page.get_by_text("Too many failed sign-ins for 'otto'").wait_for(timeout=30_000)
+        assert page.get_by_text("Signed in as").count() == 0
+
+        _sign_in(page, "lea", PASSWORD)  # another name is not slowed down
         page.get_by_role("heading", name="Score a client").wait_for(timeout=60_000)
         page.get_by_text("Signed in as").wait_for(timeout=10_000)
         assert page.get_by_text(PASSWORD).count() == 0
@@ -121,4 +153,5 @@ def test_only_the_sign_in_page_until_signed_in_and_after_sign_out(
         assert query["client_id"] == ["credit-console"]
         assert query["redirect_uri"] == [f"{deployed_console.url}/oauth2callback"]
 
-    assert PASSWORD not in deployed_console.log()
+    for secret in (PASSWORD, OTTO_PASSWORD, "guess"):
+        assert secret not in deployed_console.log()
