@@ -25,6 +25,24 @@ def test_only_mlflow_holds_the_admin_password() -> None:
         assert env["MLFLOW_TRACKING_PASSWORD"]["fromService"]["envVarKey"] != "MLFLOW_AUTH_ADMIN_PASSWORD"
 
 
+def test_the_blueprint_turns_access_on() -> None:
+    """On a public URL: /metrics behind a generated token, the console behind sign-in and acting for
+    each person with the API's JWT secret, never with a key of its own (it would act as that key)."""
+    api = {var["key"]: var for var in blueprint_service("api")["envVars"]}
+    app = {var["key"]: var for var in blueprint_service("app")["envVars"]}
+    assert api["METRICS_TOKEN"].get("generateValue") is True
+    assert api["JWT_SECRET"].get("generateValue") is True
+    assert app["CONSOLE_LOGIN"]["value"] == "required"
+    assert app["CONSOLE_USERS"] == {"key": "CONSOLE_USERS", "sync": False}
+    for shared in ("JWT_SECRET", "METRICS_TOKEN"):
+        assert app[shared]["fromService"] == {
+            "type": "web",
+            "name": "credit-scoring-api",
+            "envVarKey": shared,
+        }
+    assert not {"API_KEY", "API_KEYS", "ADMIN_API_KEYS"} & set(app)
+
+
 @pytest.mark.images
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
