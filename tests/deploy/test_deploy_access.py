@@ -4,12 +4,17 @@ user, read-only, is refused a write; neither service holds the admin password.""
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
 import pytest
+import streamlit as st
+import yaml
 
-from tests.deploy.deploy_helpers import LocalBlueprint, blueprint_service
+from app.auth import login_required
+from app.settings import get_settings
+from tests.deploy.deploy_helpers import REPO, LocalBlueprint, blueprint_service
 from tests.images.containers import Container
 
 
@@ -41,6 +46,29 @@ def test_the_blueprint_turns_access_on() -> None:
             "envVarKey": shared,
         }
     assert not {"API_KEY", "API_KEYS", "ADMIN_API_KEYS"} & set(app)
+
+
+def _unset(value: object) -> str:
+    """What compose makes of a value when no variable is set: `${X:-default}` -> `default`."""
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(value))
+
+
+def test_docker_compose_gives_a_console_for_this_machine_only(monkeypatch) -> None:
+    """`docker compose up` with nothing set: the console listens on 0.0.0.0 in its container, where
+    sign-in `auto` is required, with no user configured: nobody could use it. It is open instead,
+    as the lead with a warning, so it is published on the loopback address only."""
+    app = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["app"]
+    for key, value in app["environment"].items():
+        monkeypatch.setenv(key, _unset(value))
+    address = re.search(r"--server.address (\S+)", (REPO / "Dockerfile.app").read_text())
+    assert address is not None
+    previous = st.get_option("server.address")
+    st.config.set_option("server.address", address.group(1))
+    try:
+        assert not login_required(get_settings())
+    finally:
+        st.config.set_option("server.address", previous)
+    assert [str(port).split(":")[0] for port in app["ports"]] == ["127.0.0.1"]
 
 
 @pytest.mark.images
