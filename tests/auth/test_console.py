@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -204,3 +205,51 @@ def test_sign_out_forgets_what_the_person_did(deployed) -> None:
     assert [t.value for t in app.title] == ["Performance"], texts(app)
     assert "Outcomes CSV" in [u.label for u in app.get("file_uploader")]
     assert "lea-outcomes.csv" not in texts(app)
+
+
+# Each action the console offers, and who may: scoring pages to scorers and above, drift checks and
+# the challenger to data scientists and above, the champion and rollback to leads, outcomes to the
+# outcomes role and leads. (Clearing the challenger and archiving are API-only: no page offers them.)
+CONSOLE_ACTIONS = {
+    "score a client": {"scorer", "data_scientist", "lead"},
+    "score a file": {"scorer", "data_scientist", "lead"},
+    "run a drift check": {"data_scientist", "lead"},
+    "promote to challenger": {"data_scientist", "lead"},
+    "promote to champion": {"lead"},
+    "roll back": {"lead"},
+    "record outcomes": {"outcomes", "lead"},
+}
+
+
+def _buttons(app: AppTest) -> dict[str, Any]:
+    return {b.label: b for b in app.button}
+
+
+def _uploaders(app: AppTest) -> list[str]:
+    return [u.label for u in app.get("file_uploader")]
+
+
+def _offered(app: AppTest) -> dict[str, bool]:
+    """What the signed-in person is offered, page by page, in one browser session."""
+    offered = {}
+    app.switch_page("pages/1_Score_a_client.py").run()
+    offered["score a client"] = "Score this client" in _buttons(app)
+    app.switch_page("pages/2_Batch_scoring.py").run()
+    offered["score a file"] = any(label.startswith("CSV of client applications") for label in _uploaders(app))
+    app.switch_page("pages/3_Data_drift.py").run()
+    offered["run a drift check"] = not _buttons(app)["Run a drift check now"].disabled
+    app.switch_page("pages/5_Model_registry.py").run()
+    aliases = app.radio(key="promote_alias").options if "Review promotion" in _buttons(app) else []
+    offered["promote to challenger"] = "challenger" in aliases
+    offered["promote to champion"] = "champion" in aliases
+    offered["roll back"] = "Review rollback" in _buttons(app)
+    app.switch_page("pages/6_Performance.py").run()
+    offered["record outcomes"] = "Outcomes CSV" in _uploaders(app)
+    assert not app.exception, app.exception
+    return offered
+
+
+@pytest.mark.parametrize("name", ["vera", "sam", "olga", "dana", "lea"])
+def test_each_role_is_offered_exactly_its_actions(deployed, name: str) -> None:
+    offered = _offered(signed_in("overview", name))
+    assert offered == {action: PEOPLE[name] in who for action, who in CONSOLE_ACTIONS.items()}
