@@ -168,3 +168,16 @@ def test_only_a_lead_archives_and_never_the_champion(access_api: Api, access_reg
     )
     again = call(access_api, "POST", "/models/3/promote", {"X-API-Key": KEYS["lead"]}, json={"reason": "x"})
     assert again.status_code == 409 and "archived" in again.json()["detail"]
+
+
+def test_a_key_pasted_into_a_logged_field_is_masked(access_api: Api) -> None:
+    """No code logs a key, but a caller can put one where the log looks (here the path): masked."""
+    for secret in (KEYS["lead"], METRICS_TOKEN):
+        response = call(access_api, "GET", f"/drift/reports/{secret}", {"X-API-Key": KEYS["viewer"]})
+        assert response.status_code not in (401, 403), response.text
+    logged = {
+        line["path"] for line in read_json_lines(access_api.log()) if line.get("logger") == "api.access"
+    }
+    assert "/drift/reports/***" in logged
+    for secret in (KEYS["lead"], METRICS_TOKEN):
+        assert secret not in access_api.log()
