@@ -4,6 +4,7 @@ ends the session; each role is offered only what it may do, and its actions are 
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from argon2 import PasswordHasher
 from streamlit.testing.v1 import AppTest
 
+from app.auth import IDENTITY
 from ml.registry import Registry
 from tests.api.conftest import read_json_lines
 from tests.app.conftest import PAGES, start_api, texts
@@ -253,3 +255,13 @@ def _offered(app: AppTest) -> dict[str, bool]:
 def test_each_role_is_offered_exactly_its_actions(deployed, name: str) -> None:
     offered = _offered(signed_in("overview", name))
     assert offered == {action: PEOPLE[name] in who for action, who in CONSOLE_ACTIONS.items()}
+
+
+def test_a_sign_in_lasts_its_session_ttl(deployed, monkeypatch) -> None:
+    monkeypatch.setenv("CONSOLE_SESSION_TTL_S", "60")
+    app = signed_in("registry", "lea")
+    identity = app.session_state[IDENTITY]
+    app.session_state[IDENTITY] = dataclasses.replace(identity, signed_in_at=identity.signed_in_at - 61)
+    app.run()
+    assert [t.value for t in app.title] == ["Sign in"] and not app.dataframe, texts(app)
+    assert IDENTITY not in app.session_state
