@@ -99,11 +99,22 @@ class TokenVerifier:
             raise TokenError(f"token signing key not found at the issuer's JWKS ({exc})") from exc
         except jwt.PyJWTError as exc:
             raise TokenError(f"malformed token ({exc})") from exc
-        name = claims.get(self.name_claim)
-        if not isinstance(name, str) or not name.strip():
+        return self._identity(claims, algorithm)
+
+    def _identity(self, claims: dict[str, Any], algorithm: str) -> TokenIdentity:
+        """Name and role where JWT_NAME_CLAIM / JWT_ROLE_CLAIM say (the provider's places); an HS256
+        token may instead carry them where the console writes them (`sub`, `role`), so the console
+        keeps working when those settings point at the provider's claims. A provider's token is read
+        at the configured places only: a stray top-level `role` in it grants nothing."""
+        console = algorithm == "HS256"
+        name_paths = (self.name_claim, "sub") if console else (self.name_claim,)
+        role_paths = (self.role_claim, "role") if console else (self.role_claim,)
+        names = (_claim(claims, path) for path in name_paths)
+        name = next((value.strip() for value in names if isinstance(value, str) and value.strip()), None)
+        if name is None:
             raise TokenError(f"token has no {self.name_claim!r} claim")
-        role = parse_role(_claim(claims, self.role_claim)) or parse_role(claims.get("role"))
-        return TokenIdentity(name.strip(), role)
+        roles = (parse_role(_claim(claims, path)) for path in role_paths)
+        return TokenIdentity(name, next((role for role in roles if role is not None), None))
 
     def _key_for(self, token: str, header: dict[str, Any]) -> tuple[Any, str]:
         algorithm = header.get("alg")

@@ -15,8 +15,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from api.identity_roles import Role
+from api.identity_tokens import TokenIdentity, TokenVerifier, mint
 from tests.api.conftest import Api
-from tests.auth.conftest import AUDIENCE, JWT_SECRET, Issuer, bearer, call, hs256
+from tests.auth.conftest import AUDIENCE, ISSUER, JWT_SECRET, Issuer, bearer, call, hs256
 
 
 def _part(data: dict | bytes) -> str:
@@ -117,3 +119,23 @@ def test_oidc_tokens_are_checked_against_the_providers_jwks(
     )
     confused = _hs256_with(public_pem, {"sub": "carol", "role": "lead", "aud": AUDIENCE, "exp": now + 300})
     assert _status(access_api, confused) == (401, "token signature does not verify")
+
+
+def test_the_claims_configured_for_the_provider_leave_the_consoles_tokens_working(issuer: Issuer) -> None:
+    """JWT_NAME_CLAIM / JWT_ROLE_CLAIM say where the provider puts a person's name and role. The
+    console's own tokens (HS256, `sub` and `role`) keep working beside them, and a provider's token
+    gets its role from the configured claim only, not from a stray top-level `role`."""
+    verifier = TokenVerifier(
+        secret=JWT_SECRET,
+        jwks_url=issuer.jwks_url,
+        issuer=ISSUER,
+        role_claim="realm_access.roles",
+        name_claim="preferred_username",
+    )
+    assert verifier.verify(mint(JWT_SECRET, "dana", Role.DATA_SCIENTIST)) == TokenIdentity(
+        "dana", Role.DATA_SCIENTIST
+    )
+    provider = issuer.token("5f0c-uuid", ["scorer"], preferred_username="carol")
+    assert verifier.verify(provider) == TokenIdentity("carol", Role.SCORER)
+    stray = issuer.token("5f0c-uuid", [], preferred_username="carol", role="lead")
+    assert verifier.verify(stray) == TokenIdentity("carol", None)
