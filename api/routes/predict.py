@@ -128,14 +128,14 @@ async def predict_batch(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             "send application/json (a list of records), multipart/form-data (file=...) or text/csv",
         )
-    backlog = request.app.state.inference_log.backlog_rows()
-    if backlog > settings.max_log_backlog_rows:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            f"the inference log is catching up ({backlog} rows to write); retry shortly",
-            headers={"Retry-After": "5"},
-        )
     async with request.app.state.batch_slots.hold():
+        backlog = request.app.state.inference_log.backlog_rows()
+        if backlog > settings.max_log_backlog_rows:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                f"the inference log is catching up ({backlog} rows to write); retry shortly",
+                headers={"Retry-After": "5"},
+            )
         if content_type == "application/json":
             width = served.model.encoder.width
             records = await _json_records(request, settings, width)
