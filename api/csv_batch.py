@@ -1,11 +1,12 @@
-"""Scoring an uploaded CSV: checked for structure, parsed in blocks by pyarrow's multi-threaded reader
-as text columns (by pandas where pyarrow is not installed), every block validated by the model's
+"""Scoring an uploaded CSV: checked for structure, parsed in blocks (pandas' C parser by default; pyarrow's
+multi-threaded reader with CSV_READER=pyarrow where installed), every block validated by the model's
 `ColumnEncoder` (the same rules as JSON) straight into the raw matrix and scored in one predict call.
 
 Rows are reported by CSV line number (header = line 1, one record per line). The structural check
 runs before parsing because a parser refuses a line with the wrong number of fields without its line
 number (pandas silently filled a short one) and C parsers cut a value at a NUL byte; both are
-refused here with their line number.
+refused here with their line number: a vectorised pass finds whether the file has such a fault,
+and only then does the line-by-line check run to name it.
 """
 
 from __future__ import annotations
@@ -59,20 +60,16 @@ def score_csv(
     (where installed) parses on every core; "pandas" is the default (CSV_READER, docs/api.md)."""
     schema = served.model.schema
     header = _read_header(stream)
-    arrow = _arrow_csv() if reader == "pyarrow" else None
-    scanned = _scan(stream, max_rows) if arrow is not None else None
-    rows = _check_lines(stream, len(header), max_rows) if scanned is None or len(header) == 1 else scanned
+    rows = _scan(stream, len(header), max_rows)
+    if rows is None:
+        rows = _check_lines(stream, len(header), max_rows)  # a structural fault, named by its line
     known = set(schema.names())
     ignored = {schema.id_column, schema.target}
     unknown = [name for name in header if name not in known and name not in ignored]
-    try:
-        if unknown:
-            raise InputError([FieldError(name, "unknown column for this model", 1) for name in unknown[:100]])
-        absent = check_header(served, header, missing or MissingParams(policy="score"))
-    except InputError:
-        if scanned is not None:
-            _check_lines(stream, len(header), max_rows)  # a structural fault is answered first, as ever
-        raise
+    if unknown:
+        raise InputError([FieldError(name, "unknown column for this model", 1) for name in unknown[:100]])
+    absent = check_header(served, header, missing or MissingParams(policy="score"))
+    arrow = _arrow_csv() if reader == "pyarrow" else None
     blocks = (
         _arrow_blocks(arrow, stream, header, chunk_rows, rows, max_rows)
         if arrow is not None
@@ -139,10 +136,13 @@ def _arrow_blocks(
 def _pandas_blocks(
     stream: IO[bytes], header: list[str], schema: FeatureSchema, chunk_rows: int
 ) -> Iterator[pd.DataFrame]:
-    """Chunks read by pandas' C parser (one core), where pyarrow is not installed."""
+    """Chunks read by pandas' C parser. Categorical columns are read as pandas categories: the parser
+    hashes their texts in C and the encoder maps each distinct text once, not every cell."""
     known = set(schema.names())
-    text = {name for name in header if name in known and schema.spec(name).kind == "categorical"}
-    dtypes = dict.fromkeys(text | ({schema.id_column} & set(header)) - {None}, "string")
+    text = [name for name in header if name in known and schema.spec(name).kind == "categorical"]
+    dtypes: dict[str, str] = dict.fromkeys(text, "category")
+    if schema.id_column in header:
+        dtypes[schema.id_column] = "string"
     try:
         with warnings.catch_warnings():
             # A line with more fields than the header would otherwise silently become an index: refuse it.
@@ -187,23 +187,58 @@ def _read_header(stream: IO[bytes]) -> list[str]:
     return names
 
 
-def _scan(stream: IO[bytes], max_rows: int) -> int | None:
-    """The number of records when a quick pass at C speed finds nothing `_check_lines` would refuse
-    (no NUL byte, no empty line, not too many lines), else None. Lines with the wrong number of fields
-    are left to the parser, whose refusal sends the file through `_check_lines` for the line number."""
-    lines, last = 0, b"\n"
-    while block := stream.read(SCAN_BLOCK_BYTES):
-        if b"\x00" in block or b"\n\n" in block or b"\n\r\n" in block:
-            stream.seek(0)
+def _scan(stream: IO[bytes], width: int, max_rows: int) -> int | None:
+    """The number of records when a vectorised pass finds nothing `_check_lines` would refuse, else None
+    (the caller then runs `_check_lines`, which names the line). Per block of whole lines: no NUL byte,
+    no line over MAX_LINE_BYTES, every line after the header `width` fields (commas counted at C speed;
+    a line with a quote counted as `_check_lines` counts it), at most `max_rows` of them. A blank line
+    has one field, so it too sends the file to `_check_lines`, which tells a trailing one from one
+    between records; so does a one-column file, where that test cannot tell."""
+    if width < 2:
+        return None
+    try:
+        return _count_records(stream, width, max_rows)
+    finally:
+        stream.seek(0)
+
+
+def _count_records(stream: IO[bytes], width: int, max_rows: int) -> int | None:
+    """`_scan`'s pass over the stream, block by block of whole lines."""
+    records, carry, header = 0, b"", True
+    while True:
+        block = stream.read(SCAN_BLOCK_BYTES)
+        data = carry + block
+        if not data:
+            return records
+        cut = data.rfind(b"\n") + 1 if block else len(data)
+        if cut == 0:
+            return None  # no line end in a whole block: a line over MAX_LINE_BYTES
+        lines = _scan_lines(data[:cut], width, header)
+        if lines is None:
             return None
-        if last == b"\n" and block[:1] in (b"\n", b"\r"):
-            stream.seek(0)
+        records, carry, header = records + lines, data[cut:], False
+        if records > max_rows:
             return None
-        lines += block.count(b"\n")
-        last = block[-1:]
-    stream.seek(0)
-    records = lines + (last != b"\n") - 1
-    return records if records <= max_rows else None
+
+
+def _scan_lines(data: bytes, width: int, header: bool) -> int | None:
+    """How many lines `data` (whole lines) holds when each passes `_scan`'s checks, else None."""
+    if b"\x00" in data:
+        return None
+    text = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(text == ord("\n"))
+    if data[-1:] != b"\n":
+        ends = np.append(ends, len(data))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    if np.any(ends - starts >= MAX_LINE_BYTES):
+        return None
+    fields = np.add.reduceat(text == ord(","), starts, dtype=np.int32) + 1
+    quoted = np.unique(np.searchsorted(ends, np.flatnonzero(text == ord('"'))))
+    for line in quoted.tolist():
+        fields[line] = _field_count(data[starts[line] : ends[line] + 1]) or width
+    if np.any(fields[int(header) :] != width):
+        return None
+    return len(ends) - int(header)
 
 
 def _check_lines(stream: IO[bytes], width: int, max_rows: int) -> int:

@@ -287,6 +287,8 @@ class ColumnEncoder:
                 problems = self._parse_category_texts(col, values, out)
         elif spec.kind == "numeric":
             problems = _parse_numbers(values, out)
+        elif isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
+            problems = self._parse_category_codes(col, values, out)
         else:
             problems = self._parse_categories(col, values, out)
         for i, reason in problems:
@@ -321,6 +323,22 @@ class ColumnEncoder:
                 else:
                     out[i] = code
         return problems
+
+    def _parse_category_codes(self, col: int, values: pd.Series, out: np.ndarray) -> list[tuple[int, str]]:
+        """A pandas categorical column (e.g. a CSV chunk): each distinct value judged once by the per-cell
+        rules, the verdicts spread over the cells by their codes."""
+        distinct = values.cat.categories.tolist()
+        judged = np.full(len(distinct), np.nan)
+        refused: dict[int, str] = {}
+        for code, problem in self._parse_categories(col, distinct, judged):
+            refused[code] = problem
+        codes = values.cat.codes.to_numpy()
+        present = codes >= 0
+        out[present] = judged[codes[present]]
+        if not refused:
+            return []
+        cells = np.flatnonzero(np.isin(codes, list(refused)))
+        return [(i, refused[code]) for i, code in zip(cells.tolist(), codes[cells].tolist(), strict=True)]
 
     def _parse_category_texts(self, col: int, values: pa.Array, out: np.ndarray) -> list[tuple[int, str]]:
         """Known categories by one lookup over the column; the rest cell by cell (`_category_text`)."""

@@ -153,7 +153,8 @@ def _arrow_text_batch(columns: dict[str, list[str | None]]):
 
 
 def test_text_columns_from_arrow_encode_like_records_and_tables(frame, schema):
-    """The CSV path (text columns read by pyarrow) gives the matrix and the messages of the other two."""
+    """The CSV paths (text columns read by pyarrow, categories read by pandas) give the matrix and the
+    messages of records and tables."""
     import pandas as pd
 
     encoder = ColumnEncoder(schema)
@@ -203,9 +204,14 @@ def test_text_columns_from_arrow_encode_like_records_and_tables(frame, schema):
     from_records = encoder.encode_records(as_records, rows)
     as_table = pd.DataFrame(texts, dtype=object)
     from_table = encoder.encode_table(as_table, rows)
+    # pandas categories, as the default CSV reader reads categorical columns: judged once per text
+    as_categories = as_table.astype(dict.fromkeys(schema.categorical_names(), "category"))
+    from_categories = encoder.encode_table(as_categories, rows)
     np.testing.assert_array_equal(from_arrow.matrix, from_records.matrix)
     np.testing.assert_array_equal(from_arrow.matrix, from_table.matrix)
-    assert from_arrow.errors == from_records.errors == from_table.errors
+    np.testing.assert_array_equal(from_categories.matrix, from_table.matrix)
+    assert from_arrow.errors == from_records.errors == from_table.errors == from_categories.errors
+    assert np.array_equal(from_categories.bad, from_table.bad)
     assert np.array_equal(from_arrow.bad, from_records.bad)
     refused = {(e.row, e.field) for e in from_arrow.errors}
     assert {(8, "AMT_CREDIT"), (11, "AMT_CREDIT"), (4, "EXT_SOURCE_2"), (5, "CODE_GENDER")} <= refused
