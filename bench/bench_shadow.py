@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_api import (  # noqa: E402
     bench_model,
     client_row,
+    cpu_s,
     rss_mb,
     run_load,
     start_api,
@@ -56,12 +57,6 @@ def _count(database_url: str, table: str) -> int:
         engine.dispose()
 
 
-def _cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) the process used so far: its own work, whatever its neighbours do."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _wait_for(database_url: str, table: str, rows: int, timeout_s: float = 300) -> float:
     """Seconds until `table` holds at least `rows` rows."""
     started = time.perf_counter()
@@ -78,11 +73,11 @@ def measure(
     label = "shadow" if shadow else "champion-only"
     load = []
     for concurrency in (1, 16):
-        cpu, rows = _cpu_s(api.process.pid), _count(database_url, "inference_log")
+        cpu, rows = cpu_s(api.process.pid), _count(database_url, "inference_log")
         result = asdict(run_load(label, api.url, "/predict", body, concurrency, duration))
         time.sleep(1.5)  # the log writer and the shadow thread finish the phase's rows
         scored = _count(database_url, "inference_log") - rows  # warm-up requests included
-        result["cpu_us_per_request"] = round((_cpu_s(api.process.pid) - cpu) / max(scored, 1) * 1e6, 1)
+        result["cpu_us_per_request"] = round((cpu_s(api.process.pid) - cpu) / max(scored, 1) * 1e6, 1)
         load.append(result)
     _wait_for(database_url, "inference_log", _count(database_url, "inference_log"))
     before = _count(database_url, "shadow_scores")
