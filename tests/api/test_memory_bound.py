@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import io
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -86,3 +87,30 @@ def test_worst_bodies_leave_the_replica_alive_under_512_mb(
     peak = _status_kb(api.server.process.pid)["VmHWM"] / 1024
     print(f"statuses {statuses}; peak resident memory {peak:.0f} MB")
     assert peak < 512
+
+
+def test_a_batch_queued_behind_another_finds_the_log_it_left(
+    start_api: Callable[..., Api], champion: Champion, example_record
+) -> None:
+    """The log's bound (MAX_LOG_BACKLOG_ROWS) is checked when a batch gets its turn: checked on arrival,
+    five uploads queued at once all passed it and were scored one after another while the log still
+    held the earlier ones (tests/images/test_images_memory.py). Here the first batch holds the slot
+    while its body trickles in; the second, sent meanwhile, finds the first one's rows in the log."""
+    api = start_api(champion.tracking_uri, max_log_backlog_rows=0)
+    csv = pd.DataFrame([example_record] * 2_000).to_csv(index=False).encode()
+
+    def trickled() -> Iterator[bytes]:
+        yield csv[: len(csv) // 2]
+        time.sleep(2)
+        yield csv[len(csv) // 2 :]
+
+    with ThreadPoolExecutor(2) as pool, _client(api) as first_client, _client(api) as second_client:
+        first = pool.submit(
+            first_client.post, "/predict/batch", content=trickled(), headers={"Content-Type": "text/csv"}
+        )
+        time.sleep(0.5)
+        second = pool.submit(second_client.post, "/predict/batch", json=[example_record] * 10)
+        first_answer, second_answer = first.result(), second.result()
+    assert first_answer.status_code == 200 and first_answer.json()["scored"] == 2_000, first_answer.text[:300]
+    assert second_answer.status_code == 503 and second_answer.headers["retry-after"], second_answer.text
+    assert "the inference log is catching up" in second_answer.json()["detail"]
