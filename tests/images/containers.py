@@ -31,6 +31,13 @@ PEAK_FILES = (
     "docker/{id}/memory.peak",
 )
 
+# Its anonymous memory, from memory.stat: "rss" on cgroup v1, "anon" on v2.
+STAT_FILES = (
+    ("memory/docker/{id}/memory.stat", "rss"),
+    ("system.slice/docker-{id}.scope/memory.stat", "anon"),
+    ("docker/{id}/memory.stat", "anon"),
+)
+
 
 def image(service: str) -> str:
     return f"credit-scoring-{service}:{IMAGE_TAG}"
@@ -150,6 +157,15 @@ class Container:
                 return int(peak.read_text())
         usage = docker("stats", "--no-stream", "--format", "{{.MemUsage}}", self.name).stdout.strip()
         raise RuntimeError(f"no memory high-water mark found for {self.name} (now using {usage})")
+
+    def anonymous_memory_bytes(self) -> int:
+        """What the container's processes hold that the kernel cannot reclaim (heap, stacks: what an
+        OOM kill is about), unlike its usage, which also counts page cache such as spooled uploads."""
+        for pattern, key in STAT_FILES:
+            stat = CGROUP / pattern.format(id=self.id)
+            if stat.exists():
+                return int(dict(line.split() for line in stat.read_text().splitlines())[key])
+        raise RuntimeError(f"no memory.stat found for {self.name}")
 
     def logs(self, tail: int = 200) -> str:
         result = docker("logs", "--tail", str(tail), self.name, check=False)
