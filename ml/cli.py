@@ -435,7 +435,14 @@ def cmd_score_book(args: argparse.Namespace) -> int:
     """Exit 0 when the book was scored (rejected rows are in the errors file), 1 when it could not be."""
     import shutil
 
-    from ml.score_book import BookError, book_format, fetch_model, score_book_local, scratch_dir
+    from ml.score_book import (
+        BookError,
+        ReasonOptions,
+        book_format,
+        fetch_model,
+        score_book_local,
+        scratch_dir,
+    )
 
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # a down MLflow fails now, not in minutes
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -453,16 +460,25 @@ def cmd_score_book(args: argparse.Namespace) -> int:
             args.version,
             workdir,
         )
+        reasons = ReasonOptions(args.reasons, _params(args).reasons)
         if args.engine == "local":
             summary = score_book_local(
-                args.book, model, Path(args.output), Path(errors), args.chunk_rows, overwrite=args.overwrite
+                args.book,
+                model,
+                Path(args.output),
+                Path(errors),
+                args.chunk_rows,
+                overwrite=args.overwrite,
+                reasons=reasons,
             )
         else:
             from ml.spark_scoring import score_book_spark, spark_session
 
             spark = spark_session(args.master)
             fmt = args.format or book_format(args.book)
-            summary = score_book_spark(spark, args.book, fmt, model, args.output, errors, args.overwrite)
+            summary = score_book_spark(
+                spark, args.book, fmt, model, args.output, errors, args.overwrite, reasons
+            )
             if args.stability:
                 _book_stability(args, settings, spark, fmt, model)
     except BookError as exc:
@@ -652,6 +668,12 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--alias", help="registry alias to score with (default: $MODEL_ALIAS or champion)")
     which.add_argument("--version", help="registry version to score with")
     p.add_argument("--chunk-rows", type=int, default=50_000, help="rows per chunk (local engine)")
+    p.add_argument(
+        "--reasons",
+        choices=["refusals", "all", "none"],
+        default="refusals",
+        help="which rows get reason codes, as the API's ?reasons= (default: the refusals)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace existing output directories")
     p.add_argument("--json", action="store_true", help="print the run summary as JSON")
     p.add_argument(

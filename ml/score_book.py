@@ -3,8 +3,9 @@ local engine (chunked, memory flat in rows, with a progress bar).
 
 A book is a CSV or Parquet file, or a directory of parts. Each chunk goes through the path the API's
 CSV upload takes: lines parsed by pandas' C parser with the API's dtypes, values checked and encoded by
-the model's `ColumnEncoder`, the booster's matrix built by `FeatureBuilder`, one predict call. So a row scores
-here exactly as it does through `POST /predict/batch`. Rows that fail validation are written, with
+the model's `ColumnEncoder`, the booster's matrix built by `FeatureBuilder`, one predict call, and reason
+codes for the refusals as the API gives them by default (params.yaml `reasons`). So a row scores here
+exactly as it does through `POST /predict/batch`. Rows that fail validation are written, with
 their line (CSV, header = line 1) or row number (Parquet, 1-based), to a separate errors CSV instead of
 failing the job. The Spark engine (`ml.spark_scoring`) runs the same chunk functions in `mapInPandas`.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 import re
 import shutil
 import tempfile
@@ -23,12 +25,14 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from ml.config import ReasonParams
+from ml.reasons import PathContributions, ReasonExplainer
 from ml.schema import FeatureSchema
 from ml.scoring import BOOSTER_FILE, META_FILE, MODEL_SCORING_SUBDIR, SCHEMA_FILE, ScoringModel
 
@@ -46,6 +50,7 @@ SCORED_SCHEMA = pa.schema(
         ("probability", pa.float64()),
         ("decision", pa.string()),
         ("risk_band", pa.string()),
+        ("reasons", pa.string()),  # JSON list, as in the API's answer; null but for refusals
         ("model_name", pa.string()),
         ("model_version", pa.string()),
     ]
@@ -203,11 +208,52 @@ def parse_csv_lines(
 # scoring one chunk ----------------------------------------------------------------------------------
 
 
-def predict(model: ScoringModel, raw: np.ndarray, threads: int) -> np.ndarray:
-    """Probabilities for a raw matrix: the API's builder and booster (`threads` 0 = every core)."""
-    if not len(raw):
-        return np.empty(0)
-    return model.booster.predict(model.builder.build(raw), num_threads=threads)
+@dataclass(frozen=True)
+class ReasonOptions:
+    """Which rows get reason codes, as the API's `reasons` flag says (for refusals by default, every
+    row, or none), and how they are made (params.yaml `reasons`)."""
+
+    mode: Literal["refusals", "all", "none"] = "refusals"
+    params: ReasonParams = field(default_factory=ReasonParams)
+
+    def key(self) -> str:
+        return f"{self.mode}/{self.params.model_dump_json()}"
+
+
+class BookScorer:
+    """The model and its reason codes (the API's explainer and attributions), built once per model:
+    the attributions' tables take a pass over every tree."""
+
+    def __init__(self, model: ScoringModel, reasons: ReasonOptions) -> None:
+        self.model, self.mode = model, reasons.mode
+        names, params = model.feature_names(), reasons.params
+        self.explainer = ReasonExplainer(names, params.excluded, params.max_reasons)
+        wanted = params.method == "path" and self.mode != "none"
+        self.paths = PathContributions(model.booster, len(names)) if wanted else None
+
+    def predict(self, built: np.ndarray, threads: int) -> np.ndarray:
+        """Probabilities of the booster's matrix (`threads` 0 = every core)."""
+        if not len(built):
+            return np.empty(0)
+        return np.asarray(self.model.booster.predict(built, num_threads=threads))
+
+    def reasons(self, built: np.ndarray, decisions: np.ndarray) -> list[str | None]:
+        """Reason codes as JSON text (the API's answer) for the rows the mode wants, None for the others."""
+        out: list[str | None] = [None] * len(decisions)
+        if self.mode == "none":
+            return out
+        wanted = np.arange(len(decisions)) if self.mode == "all" else np.flatnonzero(decisions == "refuse")
+        if not len(wanted):
+            return out
+        rows = built[wanted]
+        contributions = (
+            self.paths(rows)
+            if self.paths is not None
+            else np.asarray(self.model.booster.predict(rows, pred_contrib=True, num_threads=1))
+        )
+        for i, reasons in zip(wanted.tolist(), self.explainer.explain_dicts(contributions), strict=True):
+            out[i] = json.dumps(reasons, separators=(",", ":"))
+        return out
 
 
 @dataclass
@@ -217,7 +263,7 @@ class ChunkResult:
 
 
 def score_chunk(
-    model: ScoringModel,
+    scorer: BookScorer,
     frame: pd.DataFrame,
     rows: np.ndarray,
     source: str,
@@ -225,11 +271,14 @@ def score_chunk(
     malformed: Sequence[tuple[int, str]] = (),
 ) -> ChunkResult:
     """Validate and score one chunk; `rows` are its line (CSV) or row (Parquet) numbers."""
+    model = scorer.model
     schema = model.schema
     # The model's own ColumnEncoder, as the API's CSV upload uses it: rows numbered by position here.
     encoded = model.encoder.encode_table(frame, range(len(frame)))
     good = np.flatnonzero(~encoded.bad)
-    probabilities = predict(model, encoded.matrix[good], threads)
+    built = model.builder.build(encoded.matrix[good])  # once, for the scores and the reasons
+    probabilities = scorer.predict(built, threads)
+    decisions = model.decisions(probabilities)
     ids = (
         frame[schema.id_column].astype("string").to_numpy(dtype=object, na_value=None)
         if schema.id_column in frame.columns
@@ -242,8 +291,9 @@ def score_chunk(
             "row": numbers[good],
             "client_id": ids[good],
             "probability": probabilities,
-            "decision": model.decisions(probabilities),
+            "decision": decisions,
             "risk_band": model.risk_bands(probabilities),
+            "reasons": scorer.reasons(built, decisions),
         }
     )
     positions = [int(error.row or 0) for error in encoded.errors]
@@ -364,13 +414,14 @@ def score_book_local(
     threads: int = 0,
     overwrite: bool = False,
     progress: bool | None = None,
+    reasons: ReasonOptions | None = None,
 ) -> BookSummary:
     """Score every row of `book` chunk by chunk: memory depends on `chunk_rows`, not on the book's size."""
     from tqdm.auto import tqdm
 
     started = time.perf_counter()
     fmt, parts = list_parts(book)
-    scoring = model.load()
+    scorer = BookScorer(model.load(), reasons or ReasonOptions())
     for path in (output, errors):
         prepare_output(path, overwrite)
     summary = BookSummary("local", model.name, model.version, output=str(output), errors=str(errors))
@@ -387,8 +438,8 @@ def score_book_local(
     )
     try:
         for path in parts:
-            for frame, rows, malformed in chunks(path, scoring.schema, chunk_rows, bar):
-                result = score_chunk(scoring, frame, rows, path.name, threads, malformed)
+            for frame, rows, malformed in chunks(path, scorer.model.schema, chunk_rows, bar):
+                result = score_chunk(scorer, frame, rows, path.name, threads, malformed)
                 writer.write(result)
                 summary.rows += len(frame) + len(malformed)
                 summary.scored += len(result.scored)

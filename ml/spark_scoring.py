@@ -1,10 +1,11 @@
 """The Spark engine of `score-book`: the same chunk functions as the local engine, run by `mapInPandas`.
 
 The model's three scoring files are broadcast once; each Python worker loads them once and keeps the
-`ScoringModel` for every task it runs, then validates and scores its partition batch by batch through
-`ml.score_book.score_chunk`, so scores are the API's to the last bit. CSV books are read as text lines
-(Spark's `_metadata` says each line's file and block) and parsed by pandas with the API's dtypes; a
-line count per block, done in the JVM, turns a line's place in its block into its line number.
+model (with its reason-code explainer) for every task it runs, then validates and scores its partition
+batch by batch through `ml.score_book.score_chunk`, so scores and reasons are the API's to the last
+bit. CSV books are read as text lines (Spark's `_metadata` says each line's file and block) and parsed
+by pandas with the API's dtypes; a line count per block, done in the JVM, turns a line's place in its
+block into its line number.
 Parquet books are read by Spark, rows numbered with `_metadata.row_index`.
 
 Scores and errors come out of one pass: the pass is persisted to disk and written twice, filtered.
@@ -31,7 +32,9 @@ from ml.score_book import (
     SCORED,
     BookError,
     BookModel,
+    BookScorer,
     BookSummary,
+    ReasonOptions,
     check_columns,
     csv_dtypes,
     header_names,
@@ -45,9 +48,9 @@ if TYPE_CHECKING:
 
 MAP_OUTPUT_DDL = (
     "kind string, source string, row long, client_id string, probability double, decision string, "
-    "risk_band string, field string, reason string"
+    "risk_band string, reasons string, field string, reason string"
 )
-_MODELS: dict[str, ScoringModel] = {}  # per Python worker: "name/version/run id" -> the loaded model
+_MODELS: dict[str, BookScorer] = {}  # per Python worker: model and reason settings -> the loaded model
 
 
 def spark_session(master: str | None = None, app_name: str = "score-book") -> SparkSession:
@@ -67,24 +70,24 @@ def spark_session(master: str | None = None, app_name: str = "score-book") -> Sp
     return builder.getOrCreate()
 
 
-def _key(model: BookModel) -> str:
-    return f"{model.name}/{model.version}/{model.run_id}"
+def _key(model: BookModel, reasons: ReasonOptions) -> str:
+    return f"{model.name}/{model.version}/{model.run_id}/{reasons.key()}"
 
 
 def _file_name(path: str) -> str:
     return unquote(path.rsplit("/", 1)[-1])
 
 
-def _model(key: str, files: Any) -> ScoringModel:
+def _model(key: str, files: Any, reasons: ReasonOptions) -> BookScorer:
     """The broadcast model, loaded once per Python worker process."""
-    model = _MODELS.get(key)
-    if model is None:
+    scorer = _MODELS.get(key)
+    if scorer is None:
         with tempfile.TemporaryDirectory(prefix="score-book-model-") as tmp:
             for name, content in files.value.items():
                 Path(tmp, name).write_bytes(content)
-            model = ScoringModel.load(tmp)
-        _MODELS[key] = model
-    return model
+            scorer = BookScorer(ScoringModel.load(tmp), reasons)
+        _MODELS[key] = scorer
+    return scorer
 
 
 def _as_pass(result: Any) -> Iterator[pd.DataFrame]:
@@ -93,17 +96,20 @@ def _as_pass(result: Any) -> Iterator[pd.DataFrame]:
     if len(scored):
         yield scored.assign(kind=SCORED, field=None, reason=None)
     if len(errors):
-        yield errors.assign(kind=ERROR, probability=np.nan, decision=None, risk_band=None)
+        yield errors.assign(kind=ERROR, probability=np.nan, decision=None, risk_band=None, reasons=None)
 
 
 class CsvScorer:
     """`mapInPandas` function for CSV text lines (`value`, `path`, `block`)."""
 
-    def __init__(self, key: str, files: Any, header: str, dtypes: dict[str, str], offsets: Any) -> None:
-        self.key, self.files, self.header, self.dtypes, self.offsets = key, files, header, dtypes, offsets
+    def __init__(
+        self, key: str, files: Any, reasons: ReasonOptions, header: str, dtypes: dict[str, str], offsets: Any
+    ) -> None:
+        self.key, self.files, self.reasons = key, files, reasons
+        self.header, self.dtypes, self.offsets = header, dtypes, offsets
 
     def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        model = _model(self.key, self.files)
+        model = _model(self.key, self.files, self.reasons)
         seen: dict[tuple[str, int], int] = {}
         for batch in batches:
             # A batch holds consecutive lines of one or more blocks: score each block's run of lines.
@@ -127,11 +133,11 @@ class CsvScorer:
 class ParquetScorer:
     """`mapInPandas` function for Parquet rows (features, `path`, `row_index`)."""
 
-    def __init__(self, key: str, files: Any) -> None:
-        self.key, self.files = key, files
+    def __init__(self, key: str, files: Any, reasons: ReasonOptions) -> None:
+        self.key, self.files, self.reasons = key, files, reasons
 
     def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        model = _model(self.key, self.files)
+        model = _model(self.key, self.files, self.reasons)
         for batch in batches:
             for path, part in batch.groupby("path", sort=False):
                 frame = part.drop(columns=["path", "row_index"]).reset_index(drop=True)
@@ -143,7 +149,9 @@ def itertools_pairs(values: list[int]) -> Iterator[tuple[int, int]]:
     return zip(values[:-1], values[1:], strict=True)
 
 
-def _csv_pass(spark: SparkSession, book: str, model: BookModel, files: Any) -> DataFrame:
+def _csv_pass(
+    spark: SparkSession, book: str, model: BookModel, files: Any, reasons: ReasonOptions
+) -> DataFrame:
     from pyspark.sql import functions as F  # noqa: N812
 
     lines = spark.read.text(book).select(
@@ -167,11 +175,14 @@ def _csv_pass(spark: SparkSession, book: str, model: BookModel, files: Any) -> D
         current = path
         offsets[(path, block)] = before
         before += count
-    scorer = CsvScorer(_key(model), files, header, csv_dtypes(schema), spark.sparkContext.broadcast(offsets))
+    offsets_broadcast = spark.sparkContext.broadcast(offsets)
+    scorer = CsvScorer(_key(model, reasons), files, reasons, header, csv_dtypes(schema), offsets_broadcast)
     return lines.mapInPandas(scorer, MAP_OUTPUT_DDL)
 
 
-def _parquet_pass(spark: SparkSession, book: str, model: BookModel, files: Any) -> DataFrame:
+def _parquet_pass(
+    spark: SparkSession, book: str, model: BookModel, files: Any, reasons: ReasonOptions
+) -> DataFrame:
     from pyspark.sql import functions as F  # noqa: N812
 
     rows = spark.read.parquet(book)
@@ -180,7 +191,7 @@ def _parquet_pass(spark: SparkSession, book: str, model: BookModel, files: Any) 
     wanted = [name for name in rows.columns if name in {*schema.names(), schema.id_column}]
     return rows.select(
         *wanted, F.col("_metadata.file_path").alias("path"), F.col("_metadata.row_index").alias("row_index")
-    ).mapInPandas(ParquetScorer(_key(model), files), MAP_OUTPUT_DDL)
+    ).mapInPandas(ParquetScorer(_key(model, reasons), files, reasons), MAP_OUTPUT_DDL)
 
 
 def score_book_spark(
@@ -191,6 +202,7 @@ def score_book_spark(
     output: str,
     errors: str,
     overwrite: bool = False,
+    reasons: ReasonOptions | None = None,
 ) -> BookSummary:
     """Score every row of `book` on the cluster; scores to Parquet under `output`, errors to CSV under `errors`."""
     from pyspark import StorageLevel
@@ -199,7 +211,7 @@ def score_book_spark(
     started = time.perf_counter()
     files = spark.sparkContext.broadcast(model.files())
     make_pass = _csv_pass if fmt == CSV else _parquet_pass
-    both = make_pass(spark, book, model, files).persist(StorageLevel.DISK_ONLY)
+    both = make_pass(spark, book, model, files, reasons or ReasonOptions()).persist(StorageLevel.DISK_ONLY)
     mode = "overwrite" if overwrite else "errorifexists"
     try:
         both.where(F.col("kind") == SCORED).select(
@@ -209,6 +221,7 @@ def score_book_spark(
             "probability",
             "decision",
             "risk_band",
+            "reasons",
             F.lit(model.name).alias("model_name"),
             F.lit(model.version).alias("model_version"),
         ).write.mode(mode).parquet(output)

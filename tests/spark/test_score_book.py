@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from ml.cli import main
-from ml.score_book import score_book_local
+from ml.score_book import ReasonOptions, score_book_local
 from ml.spark_scoring import score_book_spark
 from tests.servers import free_port
 from tests.spark.conftest import BAD_VALUES, BOOK_ROWS, bad_lines, read_errors, read_scores
@@ -28,6 +30,12 @@ def test_spark_scores_equal_the_api_to_the_last_bit(spark_scored, served_api, bo
     assert np.array_equal(ours["probability"].to_numpy(), api["probability"].to_numpy())  # exact, not close
     assert ours["decision"].tolist() == api["decision"].tolist()
     assert ours["risk_band"].tolist() == api["risk_band"].tolist()
+    # Reason codes as the API gives them by default: for refusals, nothing for the others.
+    refused = api["decision"] == "refuse"
+    assert refused.sum() > 100 and api.loc[refused, "reasons"].map(len).min() > 0
+    assert ours["reasons"].map(lambda text: None if text is None else json.loads(text)).tolist() == [
+        reasons if isinstance(reasons, list) else None for reasons in api["reasons"]
+    ]
     assert set(ours["model_version"]) == {champion.version} == {body["model_version"]}
     assert ours["client_id"].iloc[0] == "100002"
     # The same rows are rejected, for the same fields, at the same lines.
@@ -52,6 +60,26 @@ def test_local_engine_equals_spark(spark_scored, local_scored):
     assert np.array_equal(local["probability"].to_numpy(), remote["probability"].to_numpy())
     assert local.drop(columns="probability").equals(remote.drop(columns="probability"))
     assert local_scored.errors.equals(spark_scored.errors)
+
+
+def test_reason_modes_follow_the_api_flag(champion, book_csv, book_model, local_scored, tmp_path):
+    """--reasons all: every row has its reasons (a refusal's as by default); none: no row has any."""
+    every = score_book_local(
+        book_csv, book_model, tmp_path / "all", tmp_path / "all-errors", reasons=ReasonOptions("all")
+    )
+    assert every.scored == BOOK_ROWS - len(BAD_VALUES)
+    reasons = read_scores(tmp_path / "all")["reasons"]
+    assert reasons.notna().all()
+    refused = local_scored.scores["decision"] == "refuse"
+    assert reasons[refused].tolist() == local_scored.scores.loc[refused, "reasons"].tolist()
+    assert local_scored.scores.loc[~refused, "reasons"].isna().all()
+
+    out = tmp_path / "none"
+    args = ["--tracking-uri", champion.tracking_uri, "score-book", str(book_csv), "-o", str(out)]
+    assert main([*args, "--reasons", "none", "--json"]) == 0
+    scores = read_scores(out)
+    assert scores["reasons"].isna().all()
+    assert scores["probability"].equals(local_scored.scores["probability"])
 
 
 def test_parquet_book_and_split_csv_blocks_keep_row_numbers(
