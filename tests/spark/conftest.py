@@ -51,7 +51,10 @@ def read_errors(directory: Path) -> pd.DataFrame:
 def spark():
     from ml.spark_scoring import spark_session
 
-    session = spark_session("local[2]", "tests")
+    # The JVM's settings at its launch: no web UI to start and keep up to date for a test run.
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PYSPARK_SUBMIT_ARGS", "--conf spark.ui.enabled=false pyspark-shell")
+        session = spark_session("local[2]", "tests")
     session.conf.set("spark.sql.shuffle.partitions", "2")
     session.sparkContext.setLogLevel("ERROR")
     yield session

@@ -103,13 +103,15 @@ def test_parquet_book_and_split_csv_blocks_keep_row_numbers(
     assert (parquet["row"] + 1).tolist() == spark_scored.scores["row"].tolist()  # rows vs CSV lines
     assert read_errors(tmp_path / "p-errors")["row"].tolist() == (bad_lines() - 1).tolist()
 
-    # A malformed line (a field too many) and a CSV read in ~20 blocks of 32 KB.
+    # A malformed line (a field too many) and a CSV of ~1 MB read in 8 blocks of 128 KB: the bad lines
+    # fall in the first, the fourth and the last block.
     lines = book_csv.read_text().splitlines()
     lines[41] += ",extra"
     split = tmp_path / "split.csv"
     split.write_text("\n".join(lines) + "\n")
-    spark.conf.set("spark.sql.files.maxPartitionBytes", str(32 * 1024))
+    spark.conf.set("spark.sql.files.maxPartitionBytes", str(128 * 1024))
     try:
+        assert spark.read.text(str(split)).rdd.getNumPartitions() == 8
         score_book_spark(
             spark, str(split), "csv", book_model, str(tmp_path / "s-scores"), str(tmp_path / "s-errors")
         )
