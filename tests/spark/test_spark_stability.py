@@ -4,6 +4,7 @@ same rows, and missing shares and out-of-range counts equal pandas; written as t
 from __future__ import annotations
 
 import json
+import uuid
 
 import pandas as pd
 import pytest
@@ -13,6 +14,7 @@ from ml.drift.compare import PREDICTION
 from ml.schema import encode_frame
 from ml.spark_stability import book_report, compare_book, download_reference, read_book_features
 from ml.stability import column_stability, score_stability
+from tests.servers import ROOT
 
 PARAMS = StabilityParams()
 
@@ -101,3 +103,41 @@ def test_written_as_the_drift_checks_json_and_html(stability, tmp_path):
     assert "<td>AMT_CREDIT</td><td>num</td><td>csi</td>" in page  # the full-book digest on top
     assert "Characteristic stability (CSI per feature)" in page  # ml.stability's tables
     assert "root_metric_" in page  # Evidently's widgets (on the sample) below
+
+
+def test_the_console_drift_page_shows_a_book_run(stability, champion, tmp_path, monkeypatch):
+    """The monitoring run `score-book --stability` logs is read by the console's Data drift page:
+    the verdict, the CSI / PSI columns, the stability table and score bands, the HTML report."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    result, stable, _, _ = stability
+    experiment = f"book-monitoring-{uuid.uuid4().hex[:8]}"  # this run alone, whatever else is logged
+    reference = {"source": "champion", "model_name": champion.name, "model_version": champion.version}
+    current = {"source": "book", "path": "book.csv", "description": "loan book book.csv"}
+    summary, _ = book_report(result, stable, tmp_path, reference, current, champion.tracking_uri, experiment)
+    assert summary["mlflow_run_id"]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", champion.tracking_uri)
+    monkeypatch.setenv("MONITORING_EXPERIMENT_NAME", experiment)
+    st.cache_data.clear()  # the page's MLflow reads are cached process-wide
+    try:
+        app = AppTest.from_file(str(ROOT / "app" / "pages" / "3_Data_drift.py"), default_timeout=60).run()
+        assert not app.exception
+        shown = "\n".join(str(part.value) for part in [*app.error, *app.success, *app.markdown])
+        assert f"{summary['n_drifted']} of {summary['n_columns']} columns drifted" in shown  # the verdict
+        history, columns, features = (frame.value for frame in app.dataframe)
+        assert history["Rows checked"].tolist() == [3_000]
+        assert sorted(columns["Column"]) == sorted(summary["columns"])  # each feature's CSI, the score's PSI
+        assert set(columns["Test"]) == {"csi", "psi"}
+        assert features["feature"].tolist() == [f.feature for f in stable.features]  # least stable first
+        assert features["CSI"].tolist() == pytest.approx([f.csi for f in stable.features], abs=1e-12)
+        assert len([c for c in app.get("plotly_chart") if "Score bands: PSI" in c.proto.spec]) == 1
+
+        app.toggle(key=f"open_report_{summary['mlflow_run_id']}").set_value(True).run()
+        assert not app.exception
+        assert [b.label for b in app.get("download_button")] == ["Download the HTML report"]
+        [frame] = [node.proto.srcdoc for node in app.main if type(node.proto).__name__ == "IFrame"]
+        assert frame.startswith('<iframe sandbox="allow-scripts" ')  # the report's scripts, no same origin
+        assert "Characteristic stability (CSI per feature)" in frame and "loan book book.csv" in frame
+    finally:
+        st.cache_data.clear()
