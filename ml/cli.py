@@ -460,7 +460,8 @@ def cmd_score_book(args: argparse.Namespace) -> int:
             args.version,
             workdir,
         )
-        reasons = ReasonOptions(args.reasons, _params(args).reasons)
+        params = _params(args)
+        reasons, missing = ReasonOptions(args.reasons, params.reasons), params.scoring.missing
         if args.engine == "local":
             summary = score_book_local(
                 args.book,
@@ -470,6 +471,7 @@ def cmd_score_book(args: argparse.Namespace) -> int:
                 args.chunk_rows,
                 overwrite=args.overwrite,
                 reasons=reasons,
+                missing=missing,
             )
         else:
             from ml.spark_scoring import score_book_spark, spark_session
@@ -477,7 +479,7 @@ def cmd_score_book(args: argparse.Namespace) -> int:
             spark = spark_session(args.master)
             fmt = args.format or book_format(args.book)
             summary = score_book_spark(
-                spark, args.book, fmt, model, args.output, errors, args.overwrite, reasons
+                spark, args.book, fmt, model, args.output, errors, args.overwrite, reasons, missing
             )
             if args.stability:
                 _book_stability(args, settings, spark, fmt, model)

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ml.config import ReasonParams
+from ml.config import MissingParams, ReasonParams
 from ml.reasons import PathContributions, ReasonExplainer
 from ml.schema import FeatureSchema
 from ml.scoring import BOOSTER_FILE, META_FILE, MODEL_SCORING_SUBDIR, SCHEMA_FILE, ScoringModel
@@ -154,8 +154,11 @@ def book_format(book: str) -> str:
     return PARQUET if book.rstrip("/").lower().endswith(".parquet") else CSV
 
 
-def check_columns(columns: Sequence[str], schema: FeatureSchema, where: str) -> None:
-    """Refuse the book before any work when its header cannot be this model's input (as the API does)."""
+def check_header(columns: Sequence[str], model: ScoringModel, missing: MissingParams, where: str) -> str:
+    """Refuse the book before any work when its header cannot be this model's input, or lacks more of
+    its features than params.yaml `scoring.missing` allows, as the API refuses such a file; otherwise
+    the API's warning for the features it lacks ('' when it lacks none)."""
+    schema = model.schema
     duplicated = sorted({name for name in columns if list(columns).count(name) > 1})
     if duplicated:
         raise BookError(f"{where}: duplicated columns {', '.join(duplicated)}")
@@ -165,6 +168,16 @@ def check_columns(columns: Sequence[str], schema: FeatureSchema, where: str) -> 
         raise BookError(f"{where}: unknown columns for this model: {', '.join(unknown)}")
     if not set(columns) & set(schema.names()):
         raise BookError(f"{where}: none of the model's {len(schema.features)} features is present")
+    given = set(columns)
+    absent = np.array([name not in given for name in model.encoder.names], dtype=bool)
+    if not absent.any():
+        return ""
+    check = model.missing_check(missing)
+    judged = check.assess(absent.reshape(1, -1))
+    share = float(judged.shares[0])
+    if judged.refused[0]:
+        raise BookError(f"{where}: {check.refusal(absent, share)}")
+    return f"{where}: {check.summary(absent, share)}"
 
 
 def header_names(header: str) -> list[str]:
@@ -327,6 +340,7 @@ class BookSummary:
     seconds: float = 0.0
     output: str = ""
     errors: str = ""
+    warning: str = ""  # the features the book lacks, as the API warns of them
 
     def describe(self) -> str:
         shares = ", ".join(
@@ -338,6 +352,7 @@ class BookSummary:
             f"scored {self.scored:,} of {self.rows:,} rows with {self.model_name} v{self.model_version} "
             f"({self.engine} engine, {self.seconds:.1f} s; {shares or 'no decision'}); "
             f"{self.rejected:,} rows rejected, reasons in {self.errors}; scores in {self.output}"
+            + (f"\nwarning: {self.warning}" if self.warning else "")
         )
 
 
@@ -371,13 +386,22 @@ class _LocalWriter:
         self.scores.close()
 
 
+def _columns(path: Path, fmt: str) -> list[str]:
+    """A part's column names: its CSV header or its Parquet schema."""
+    import pyarrow.parquet as pq
+
+    if fmt == PARQUET:
+        return list(pq.read_schema(path).names)
+    with open(path, encoding="utf-8-sig") as handle:
+        return header_names(handle.readline().rstrip("\n"))
+
+
 def _csv_chunks(
     path: Path, schema: FeatureSchema, chunk_rows: int, progress: Any
 ) -> Iterator[tuple[pd.DataFrame, np.ndarray, list[tuple[int, str]]]]:
     dtypes = csv_dtypes(schema)
     with open(path, encoding="utf-8-sig") as handle:
         header = handle.readline().rstrip("\n")
-        check_columns(header_names(header), schema, str(path))
         progress.update(len(header) + 1)
         line = 2
         while True:
@@ -396,7 +420,6 @@ def _parquet_chunks(
     import pyarrow.parquet as pq
 
     parquet = pq.ParquetFile(path)
-    check_columns(parquet.schema_arrow.names, schema, str(path))
     row = 1
     for batch in parquet.iter_batches(batch_size=chunk_rows):
         frame = batch.to_pandas()
@@ -415,6 +438,7 @@ def score_book_local(
     overwrite: bool = False,
     progress: bool | None = None,
     reasons: ReasonOptions | None = None,
+    missing: MissingParams | None = None,
 ) -> BookSummary:
     """Score every row of `book` chunk by chunk: memory depends on `chunk_rows`, not on the book's size."""
     from tqdm.auto import tqdm
@@ -422,9 +446,12 @@ def score_book_local(
     started = time.perf_counter()
     fmt, parts = list_parts(book)
     scorer = BookScorer(model.load(), reasons or ReasonOptions())
+    policy = missing or MissingParams()
+    warnings = [check_header(_columns(p, fmt), scorer.model, policy, str(p)) for p in parts]
     for path in (output, errors):
         prepare_output(path, overwrite)
     summary = BookSummary("local", model.name, model.version, output=str(output), errors=str(errors))
+    summary.warning = "; ".join(dict.fromkeys(w for w in warnings if w))
     decisions: Counter[str] = Counter()
     total = sum(p.stat().st_size for p in parts) if fmt == CSV else _parquet_rows(parts)
     writer = _LocalWriter(output, errors, {"model_name": model.name, "model_version": model.version})

@@ -25,6 +25,7 @@ from urllib.parse import unquote
 import numpy as np
 import pandas as pd
 
+from ml.config import MissingParams
 from ml.score_book import (
     CSV,
     ERROR,
@@ -35,7 +36,7 @@ from ml.score_book import (
     BookScorer,
     BookSummary,
     ReasonOptions,
-    check_columns,
+    check_header,
     csv_dtypes,
     header_names,
     parse_csv_lines,
@@ -150,8 +151,13 @@ def itertools_pairs(values: list[int]) -> Iterator[tuple[int, int]]:
 
 
 def _csv_pass(
-    spark: SparkSession, book: str, model: BookModel, files: Any, reasons: ReasonOptions
-) -> DataFrame:
+    spark: SparkSession,
+    book: str,
+    model: BookModel,
+    files: Any,
+    reasons: ReasonOptions,
+    missing: MissingParams,
+) -> tuple[DataFrame, str]:
     from pyspark.sql import functions as F  # noqa: N812
 
     lines = spark.read.text(book).select(
@@ -163,8 +169,8 @@ def _csv_pass(
     if not first:
         raise BookError(f"{book}: no data")
     header = first[0]["value"].lstrip("\ufeff")
-    schema = model.load().schema
-    check_columns(header_names(header), schema, book)
+    scoring = model.load()
+    warning = check_header(header_names(header), scoring, missing, book)
     # Lines before each block (in the JVM, no Python): a line's number = lines before its block + its place.
     counts = sorted(
         (row["path"], row["block"], row["count"]) for row in lines.groupBy("path", "block").count().collect()
@@ -176,22 +182,30 @@ def _csv_pass(
         offsets[(path, block)] = before
         before += count
     offsets_broadcast = spark.sparkContext.broadcast(offsets)
-    scorer = CsvScorer(_key(model, reasons), files, reasons, header, csv_dtypes(schema), offsets_broadcast)
-    return lines.mapInPandas(scorer, MAP_OUTPUT_DDL)
+    scorer = CsvScorer(
+        _key(model, reasons), files, reasons, header, csv_dtypes(scoring.schema), offsets_broadcast
+    )
+    return lines.mapInPandas(scorer, MAP_OUTPUT_DDL), warning
 
 
 def _parquet_pass(
-    spark: SparkSession, book: str, model: BookModel, files: Any, reasons: ReasonOptions
-) -> DataFrame:
+    spark: SparkSession,
+    book: str,
+    model: BookModel,
+    files: Any,
+    reasons: ReasonOptions,
+    missing: MissingParams,
+) -> tuple[DataFrame, str]:
     from pyspark.sql import functions as F  # noqa: N812
 
     rows = spark.read.parquet(book)
-    schema = model.load().schema
-    check_columns(rows.columns, schema, book)
+    scoring = model.load()
+    schema = scoring.schema
+    warning = check_header(rows.columns, scoring, missing, book)
     wanted = [name for name in rows.columns if name in {*schema.names(), schema.id_column}]
     return rows.select(
         *wanted, F.col("_metadata.file_path").alias("path"), F.col("_metadata.row_index").alias("row_index")
-    ).mapInPandas(ParquetScorer(_key(model, reasons), files, reasons), MAP_OUTPUT_DDL)
+    ).mapInPandas(ParquetScorer(_key(model, reasons), files, reasons), MAP_OUTPUT_DDL), warning
 
 
 def score_book_spark(
@@ -203,6 +217,7 @@ def score_book_spark(
     errors: str,
     overwrite: bool = False,
     reasons: ReasonOptions | None = None,
+    missing: MissingParams | None = None,
 ) -> BookSummary:
     """Score every row of `book` on the cluster; scores to Parquet under `output`, errors to CSV under `errors`."""
     from pyspark import StorageLevel
@@ -211,7 +226,10 @@ def score_book_spark(
     started = time.perf_counter()
     files = spark.sparkContext.broadcast(model.files())
     make_pass = _csv_pass if fmt == CSV else _parquet_pass
-    both = make_pass(spark, book, model, files, reasons or ReasonOptions()).persist(StorageLevel.DISK_ONLY)
+    scored, warning = make_pass(
+        spark, book, model, files, reasons or ReasonOptions(), missing or MissingParams()
+    )
+    both = scored.persist(StorageLevel.DISK_ONLY)
     mode = "overwrite" if overwrite else "errorifexists"
     try:
         both.where(F.col("kind") == SCORED).select(
@@ -249,6 +267,7 @@ def score_book_spark(
         seconds=time.perf_counter() - started,
         output=output,
         errors=errors,
+        warning=warning,
     )
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from ml.cli import main
-from ml.score_book import ReasonOptions, score_book_local
+from ml.score_book import BookError, ReasonOptions, score_book_local
 from ml.spark_scoring import score_book_spark
 from tests.servers import free_port
 from tests.spark.conftest import BAD_VALUES, BOOK_ROWS, bad_lines, read_errors, read_scores
@@ -130,6 +130,41 @@ def test_parquet_book_and_split_csv_blocks_keep_row_numbers(
     )
     assert local.rejected == len(BAD_VALUES) + 1
     assert read_errors(tmp_path / "l-errors").equals(errors)
+
+
+def test_absent_features_follow_the_apis_policy(spark, served_api, book_frame, book_model, tmp_path):
+    """A book lacking the model's most important columns is refused as the API refuses the same file
+    (params.yaml scoring.missing); one lacking a minor column is scored with the API's warning."""
+    model = book_model.load()
+    order = np.argsort(-model.importance)
+    names = np.asarray(model.encoder.names)
+    most = names[order[: np.searchsorted(np.cumsum(model.importance[order]), 0.6) + 1]].tolist()
+    bad_columns = {column for column, _ in BAD_VALUES.values()}
+    minor = [n for n in names[order][model.importance[order] > 0] if n not in bad_columns][-1]
+    for dropped, refused in ((most, True), ([minor], False)):
+        book = tmp_path / f"lacking-{len(dropped)}.csv"
+        book_frame.drop(columns=dropped).to_csv(book, index=False)
+        with served_api.client(timeout=120) as client:
+            answer = client.post("/predict/batch", files={"file": (book.name, book.read_bytes(), "text/csv")})
+        assert answer.status_code == (422 if refused else 200), answer.text
+        expected = answer.json()["detail" if refused else "warning"]
+        for engine in ("local", "spark"):
+            out = tmp_path / f"{engine}-{len(dropped)}"
+            if refused:
+                with pytest.raises(BookError) as caught:
+                    score(engine, spark, book, book_model, out)
+                assert str(caught.value) == f"{book}: {expected}"
+                assert not out.exists()
+            else:
+                summary = score(engine, spark, book, book_model, out)
+                assert summary.warning == f"{book}: {expected}"
+                assert summary.scored == BOOK_ROWS - len(BAD_VALUES)
+
+
+def score(engine: str, spark, book, book_model, out):
+    if engine == "local":
+        return score_book_local(book, book_model, out / "scores", out / "errors")
+    return score_book_spark(spark, str(book), "csv", book_model, str(out / "scores"), str(out / "errors"))
 
 
 @pytest.mark.parametrize("engine", ["local", "spark"])
