@@ -85,7 +85,7 @@ def test_reason_modes_follow_the_api_flag(champion, book_csv, book_model, local_
 def test_parquet_book_and_split_csv_blocks_keep_row_numbers(
     spark, book_frame, book_csv, book_model, spark_scored, tmp_path
 ):
-    """Parquet rows are numbered from 1; a CSV split into many blocks (and parts) keeps its line numbers."""
+    """Parquet rows are numbered from 1; CSV parts split into many blocks keep their line numbers."""
     parquet_dir = tmp_path / "book-parquet"
     parquet_dir.mkdir()
     typed = book_frame.copy()
@@ -103,33 +103,42 @@ def test_parquet_book_and_split_csv_blocks_keep_row_numbers(
     assert (parquet["row"] + 1).tolist() == spark_scored.scores["row"].tolist()  # rows vs CSV lines
     assert read_errors(tmp_path / "p-errors")["row"].tolist() == (bad_lines() - 1).tolist()
 
-    # A malformed line (a field too many) and a CSV of ~1 MB read in 8 blocks of 128 KB: the bad lines
-    # fall in the first, the fourth and the last block.
+    # A directory of two CSV parts (lines 2-1501 and 1502-3001 of the book, each with its header), one
+    # with a malformed line (a field too many), read in 8 blocks of 128 KB: bad lines in the first,
+    # the fourth block of the first part and the last block of the second.
     lines = book_csv.read_text().splitlines()
     lines[41] += ",extra"
-    split = tmp_path / "split.csv"
-    split.write_text("\n".join(lines) + "\n")
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    (parts / "part-0.csv").write_text("\n".join(lines[:1501]) + "\n")
+    (parts / "part-1.csv").write_text("\n".join([lines[0], *lines[1501:]]) + "\n")
     spark.conf.set("spark.sql.files.maxPartitionBytes", str(128 * 1024))
     try:
-        assert spark.read.text(str(split)).rdd.getNumPartitions() == 8
+        assert spark.read.text(str(parts)).rdd.getNumPartitions() == 8
         score_book_spark(
-            spark, str(split), "csv", book_model, str(tmp_path / "s-scores"), str(tmp_path / "s-errors")
+            spark, str(parts), "csv", book_model, str(tmp_path / "s-scores"), str(tmp_path / "s-errors")
         )
     finally:
         spark.conf.unset("spark.sql.files.maxPartitionBytes")
     errors = read_errors(tmp_path / "s-errors")
-    assert errors["row"].tolist() == sorted([*bad_lines().tolist(), 42])
+    in_parts = [("part-0.csv", line) if line <= 1501 else ("part-1.csv", line - 1500) for line in bad_lines()]
+    assert list(zip(errors["source"], errors["row"], strict=True)) == sorted([*in_parts, ("part-0.csv", 42)])
     assert errors.loc[errors["row"] == 42, "reason"].item().startswith("malformed CSV line: expected")
     scores = read_scores(tmp_path / "s-scores")
     kept = spark_scored.scores[spark_scored.scores["row"] != 42]
     assert np.array_equal(scores["probability"].to_numpy(), kept["probability"].to_numpy())
-    assert scores["row"].tolist() == kept["row"].tolist()
+    assert scores["row"].tolist() == [line if line <= 1501 else line - 1500 for line in kept["row"]]
 
     local = score_book_local(
-        split, book_model, tmp_path / "l-scores", tmp_path / "l-errors", chunk_rows=1_000
+        parts, book_model, tmp_path / "l-scores", tmp_path / "l-errors", chunk_rows=1_000
     )
     assert local.rejected == len(BAD_VALUES) + 1
     assert read_errors(tmp_path / "l-errors").equals(errors)
+    assert (
+        read_scores(tmp_path / "l-scores")
+        .drop(columns="probability")
+        .equals(scores.drop(columns="probability"))
+    )
 
 
 def test_absent_features_follow_the_apis_policy(spark, served_api, book_frame, book_model, tmp_path):
