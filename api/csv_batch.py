@@ -27,9 +27,10 @@ if TYPE_CHECKING:
 
 from api.core.config import CsvReader
 from api.model_holder import LoadedModel
-from api.scoring import InputError, ReasonMode, Scored, TooLargeError, check_header, score_encoded
+from api.scoring import InputError, Scored, TooLargeError, check_header, score_encoded
 from ml.config import MissingParams
 from ml.data import csv_line
+from ml.reasons import ReasonMode
 from ml.schema import FeatureSchema, FieldError
 
 # pandas' default missing-value markers: the pyarrow reader reads them as missing too, as pandas does

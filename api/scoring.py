@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from api.model_holder import LoadedModel
 from ml.config import MissingParams
 from ml.missing import Absence, MissingCheck
+from ml.reasons import ReasonMode, contributions, reasons_by_row
 from ml.schema import Encoded, FieldError
 
 MAX_REPORTED_ERRORS = 1000
@@ -81,7 +82,6 @@ class Absent:
 
 
 NOTHING_ABSENT = Absent([], 0.0, "")
-ReasonMode = Literal["refusals", "all", "none"]
 
 
 def reason_mode(flag: bool | None) -> ReasonMode:
@@ -105,19 +105,13 @@ def reasons_for(
     """
     if mode == "none" or served.reasons is None:
         return None
-    refused = np.asarray(decisions) == "refuse"
-    wanted = np.arange(len(decisions)) if mode == "all" else np.flatnonzero(refused)
-    out: list[list[dict[str, Any]] | None] = [None] * len(decisions)
-    if len(wanted):
-        model = served.model
-        built = model.builder.build(raw[wanted]) if built is None else built[wanted]
-        if served.path_contributions is not None:
-            contributions = served.path_contributions(built)
-        else:
-            contributions = np.asarray(model.booster.predict(built, pred_contrib=True, num_threads=1))
-        for i, reasons in zip(wanted.tolist(), served.reasons.explain_dicts(contributions), strict=True):
-            out[i] = reasons
-    return out
+    model = served.model
+
+    def contributions_of(wanted: np.ndarray) -> np.ndarray:
+        rows = model.builder.build(raw[wanted]) if built is None else built[wanted]
+        return contributions(model.booster, served.path_contributions, rows)
+
+    return reasons_by_row(served.reasons, contributions_of, decisions, mode)
 
 
 def decide(served: LoadedModel, probabilities: np.ndarray) -> tuple[list[str], list[str]]:

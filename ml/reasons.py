@@ -10,11 +10,11 @@ feature made from one of them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import yaml
@@ -23,6 +23,8 @@ from ml.features import ENGINEERED
 
 CATALOGUE_FILE = "reason_codes.yaml"
 DEFAULT_MAX_REASONS = 4
+# Which rows get reason codes: refused ones (the default), every row, or none (the API's `reasons` flag).
+ReasonMode = Literal["refusals", "all", "none"]
 
 
 @dataclass(frozen=True)
@@ -213,3 +215,32 @@ class PathContributions:
         for tree in leaves.T:
             contributions += self.table[tree]
         return np.column_stack([contributions, np.full(len(built), self.base)])
+
+
+def contributions(booster: Any, paths: PathContributions | None, built: np.ndarray) -> np.ndarray:
+    """Per-feature contributions of built rows: decision-path attributions (reasons.method "path") or,
+    when `paths` is None, LightGBM's TreeSHAP."""
+    if paths is not None:
+        return paths(built)
+    return np.asarray(booster.predict(built, pred_contrib=True, num_threads=1))
+
+
+def reasons_by_row(
+    explainer: ReasonExplainer,
+    contributions_of: Callable[[np.ndarray], np.ndarray],
+    decisions: Sequence[str] | np.ndarray,
+    mode: ReasonMode,
+) -> list[list[dict[str, Any]] | None]:
+    """Reason codes for the rows `mode` names, None for the others. `contributions_of(indices)` gives
+    those rows' contributions in one call, so only the rows that get reasons are built and explained
+    (the API and score-book both answer this way)."""
+    out: list[list[dict[str, Any]] | None] = [None] * len(decisions)
+    if mode == "none":
+        return out
+    refused = np.asarray(decisions) == "refuse"
+    wanted = np.arange(len(decisions)) if mode == "all" else np.flatnonzero(refused)
+    if len(wanted):
+        found = explainer.explain_dicts(contributions_of(wanted))
+        for i, reasons in zip(wanted.tolist(), found, strict=True):
+            out[i] = reasons
+    return out

@@ -25,14 +25,14 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from ml.config import MissingParams, ReasonParams
-from ml.reasons import PathContributions, ReasonExplainer
+from ml.reasons import PathContributions, ReasonExplainer, ReasonMode, contributions, reasons_by_row
 from ml.schema import FeatureSchema
 from ml.scoring import BOOSTER_FILE, META_FILE, MODEL_SCORING_SUBDIR, SCHEMA_FILE, ScoringModel
 
@@ -226,7 +226,7 @@ class ReasonOptions:
     """Which rows get reason codes, as the API's `reasons` flag says (for refusals by default, every
     row, or none), and how they are made (params.yaml `reasons`)."""
 
-    mode: Literal["refusals", "all", "none"] = "refusals"
+    mode: ReasonMode = "refusals"
     params: ReasonParams = field(default_factory=ReasonParams)
 
     def key(self) -> str:
@@ -252,21 +252,13 @@ class BookScorer:
 
     def reasons(self, built: np.ndarray, decisions: np.ndarray) -> list[str | None]:
         """Reason codes as JSON text (the API's answer) for the rows the mode wants, None for the others."""
-        out: list[str | None] = [None] * len(decisions)
-        if self.mode == "none":
-            return out
-        wanted = np.arange(len(decisions)) if self.mode == "all" else np.flatnonzero(decisions == "refuse")
-        if not len(wanted):
-            return out
-        rows = built[wanted]
-        contributions = (
-            self.paths(rows)
-            if self.paths is not None
-            else np.asarray(self.model.booster.predict(rows, pred_contrib=True, num_threads=1))
+        found = reasons_by_row(
+            self.explainer,
+            lambda wanted: contributions(self.model.booster, self.paths, built[wanted]),
+            decisions,
+            self.mode,
         )
-        for i, reasons in zip(wanted.tolist(), self.explainer.explain_dicts(contributions), strict=True):
-            out[i] = json.dumps(reasons, separators=(",", ":"))
-        return out
+        return [None if reasons is None else json.dumps(reasons, separators=(",", ":")) for reasons in found]
 
 
 @dataclass
