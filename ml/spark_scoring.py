@@ -13,6 +13,7 @@ Scores and errors come out of one pass: the pass is persisted to disk and writte
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import tempfile
@@ -60,6 +61,8 @@ def spark_session(master: str | None = None, app_name: str = "score-book") -> Sp
 
     # Local workers must run this interpreter (it has the project's dependencies), not `python3`.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # py4j narrates every connection at INFO, even from finalizers at exit, after streams are closed.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     builder = SparkSession.builder.appName(app_name)
     if master:
         builder = builder.master(master)
