@@ -182,9 +182,8 @@ def check_one(served: LoadedModel, record: dict[str, Any], params: MissingParams
 
 def check_header(served: LoadedModel, header: Sequence[str], params: MissingParams) -> Absent:
     """The model's features a CSV header lacks; InputError (line 1) when the policy refuses the file."""
-    given = set(header)
-    mask = np.array([name not in given for name in served.model.encoder.names], dtype=bool)
-    return judge_absent(served.model.missing_check(params), mask, 1)
+    check = served.model.missing_check(params)
+    return judge_absent(check, check.absent_from(header), 1)
 
 
 def encode_one(served: LoadedModel, record: dict[str, Any]) -> np.ndarray:

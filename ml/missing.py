@@ -8,7 +8,7 @@ lists as required is absent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +56,11 @@ class MissingCheck:
         self.required = [index[name] for name in params.required if name in index]
         self.order = np.argsort(-shares, kind="stable")  # most important first, in every list
         self.ordered_names = np.asarray(self.names, dtype=object)[self.order]
+
+    def absent_from(self, columns: Iterable[str]) -> np.ndarray:
+        """The absent-mask of a header: which of the model's features its columns do not carry."""
+        given = set(columns)
+        return np.array([name not in given for name in self.names], dtype=bool)
 
     def assess(self, mask: np.ndarray) -> Absence:
         """Judge every row of an absent-mask (rows x features)."""

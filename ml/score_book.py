@@ -159,7 +159,7 @@ def check_header(columns: Sequence[str], model: ScoringModel, missing: MissingPa
     its features than params.yaml `scoring.missing` allows, as the API refuses such a file; otherwise
     the API's warning for the features it lacks ('' when it lacks none)."""
     schema = model.schema
-    duplicated = sorted({name for name in columns if list(columns).count(name) > 1})
+    duplicated = sorted(name for name, count in Counter(columns).items() if count > 1)
     if duplicated:
         raise BookError(f"{where}: duplicated columns {', '.join(duplicated)}")
     known = set(schema.names()) | {schema.id_column, schema.target}
@@ -168,11 +168,10 @@ def check_header(columns: Sequence[str], model: ScoringModel, missing: MissingPa
         raise BookError(f"{where}: unknown columns for this model: {', '.join(unknown)}")
     if not set(columns) & set(schema.names()):
         raise BookError(f"{where}: none of the model's {len(schema.features)} features is present")
-    given = set(columns)
-    absent = np.array([name not in given for name in model.encoder.names], dtype=bool)
+    check = model.missing_check(missing)
+    absent = check.absent_from(columns)
     if not absent.any():
         return ""
-    check = model.missing_check(missing)
     judged = check.assess(absent.reshape(1, -1))
     share = float(judged.shares[0])
     if judged.refused[0]:
