@@ -58,6 +58,7 @@ class ApiSettings(ServiceSettings):
     mlflow_timeout_s: float = 5.0
     health_cache_s: float = 5.0
     log_level: str = "INFO"
+    opentelemetry: bool = False  # FastAPI's native spans/metrics to the global OpenTelemetry providers
     cors_origins: str = ""  # comma-separated browser origins allowed to call the API; empty = none
     rate_limit_per_minute: int = Field(0, ge=0)  # per API key (or client address), per replica; 0 = off
     # Shadow scoring (api/shadow.py): the challenger alias scores a share of the accepted rows.
