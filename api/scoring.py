@@ -188,7 +188,7 @@ def check_header(served: LoadedModel, header: Sequence[str], params: MissingPara
 
 def encode_one(served: LoadedModel, record: dict[str, Any]) -> np.ndarray:
     """One record as a (1, width) raw matrix; raises InputError listing every bad field."""
-    encoded = served.model.encoder.encode_records([record], rows=[None])
+    encoded = served.model.encoder.encode_record(record)
     if encoded.errors:
         raise InputError(encoded.errors)
     return encoded.matrix

@@ -14,20 +14,24 @@ import numpy as np
 from ml.domain import DAYS_EMPLOYED_PLACEHOLDER
 from ml.schema import FeatureSchema
 
+# The engineered features divide by zero and NaN by design: FeatureBuilder.build silences those
+# warnings once around them all (a numpy error-state context costs more than a 1-row division).
+
 
 def _ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out: np.ndarray = a / b
+    out: np.ndarray = a / b
     out[~np.isfinite(out)] = np.nan
     return out
 
 
 def _nanmean(*columns: np.ndarray) -> np.ndarray:
+    """np.nanmean's result without its checks and warnings (3x the cost of the build of one row): the
+    same steps as np.nansum (NaN replaced by 0, then one sum along the row), so the same bits."""
     stacked = np.column_stack(columns)
-    counts = np.sum(~np.isnan(stacked), axis=1)
-    sums = np.nansum(stacked, axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    present = ~np.isnan(stacked)
+    counts = present.sum(axis=1)
+    sums = np.where(present, stacked, 0.0).sum(axis=1)
+    return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ class FeatureBuilder:
         if self._days_employed is not None:
             column = matrix[:, self._days_employed]
             column[column == DAYS_EMPLOYED_PLACEHOLDER] = np.nan
-        for offset, (feature, inputs) in enumerate(self._engineered):
-            matrix[:, width + offset] = feature.compute(*(matrix[:, i] for i in inputs))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for offset, (feature, inputs) in enumerate(self._engineered):
+                matrix[:, width + offset] = feature.compute(*(matrix[:, i] for i in inputs))
         return matrix

@@ -215,3 +215,41 @@ def test_text_columns_from_arrow_encode_like_records_and_tables(frame, schema):
     assert np.array_equal(from_arrow.bad, from_records.bad)
     refused = {(e.row, e.field) for e in from_arrow.errors}
     assert {(8, "AMT_CREDIT"), (11, "AMT_CREDIT"), (4, "EXT_SOURCE_2"), (5, "CODE_GENDER")} <= refused
+
+
+ODD_VALUES = [
+    None,
+    "",
+    " ",
+    "nan",
+    "lots",
+    "1_000",
+    "0x10",
+    True,
+    10**400,
+    1e308 * 10,
+    -5.0,
+    3.5,
+    "Q",
+    ["Y"],
+    {},
+    "  7 ",
+]
+
+
+def test_one_record_encodes_as_in_a_batch(frame, schema):
+    """The single-record path (`/predict`) gives the matrix, refusal and errors, in order, of a batch."""
+    encoder = ColumnEncoder(schema)
+    rng = np.random.default_rng(5)
+    names = schema.names()
+    for record in frame[schema.names()].head(300).to_dict("records"):
+        for name in rng.choice(names, size=rng.integers(0, 4), replace=False):
+            record[name] = ODD_VALUES[rng.integers(len(ODD_VALUES))]
+        if rng.random() < 0.1:
+            record["NOT_A_FEATURE"] = 1
+        if rng.random() < 0.3:
+            del record[names[rng.integers(len(names))]]
+        one, batch = encoder.encode_record(record), encoder.encode_records([record], rows=[None])
+        np.testing.assert_array_equal(one.matrix, batch.matrix)
+        assert one.bad.tolist() == batch.bad.tolist()
+        assert one.errors == batch.errors
