@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import sys
 
-from api.runtime import block_unused_imports, missing_replica_env
+from api.runtime import block_unused_imports, missing_replica_env, pause_collection
 
 
 def main(argv: list[str] | None = None) -> None:
+    pause_collection()  # until the lifespan's settle_heap, once the model is loaded
     block_unused_imports()
     import uvicorn
 

@@ -1,17 +1,19 @@
 """The API process as the image starts it (`python -m api`): the heavy libraries it has no use for
-are never imported, whatever the requests; a process started without api/replica.env says so."""
+are never imported, whatever the requests; the collector, paused while it starts, runs again once it
+serves; a process started without api/replica.env says so."""
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 
 from tests.api.conftest import Api
 from tests.servers import API_ENV
 
-NEVER_IMPORTED = {"sklearn", "matplotlib", "evidently"}
+NEVER_IMPORTED = {"sklearn", "matplotlib", "evidently", "rich"}  # rich: httpx's command-line client
 
 
 def loaded_packages(log: str) -> set[str]:
@@ -41,6 +43,21 @@ def test_the_api_never_imports_sklearn_matplotlib_or_evidently(
     imported = loaded_packages(api.log())
     assert {"lightgbm", "fastapi", "numpy"} <= imported, "the log holds no import lines: -X importtime is off"
     assert not imported & NEVER_IMPORTED
+
+
+def _young_collections(metrics: str) -> float:
+    return float(re.search(r'python_gc_collections_total\{generation="0"\} (\S+)', metrics).group(1))
+
+
+def test_garbage_is_collected_once_the_replica_serves(api: Api, example_record) -> None:
+    """`python -m api` pauses the collector while it imports and loads (api.runtime.pause_collection):
+    the lifespan must turn it back on, or a replica's cyclic garbage would grow without bound."""
+    with api.client() as client:
+        before = _young_collections(client.get("/metrics").text)
+        for _ in range(300):
+            assert client.post("/predict", json={"features": example_record}).status_code == 200
+        after = _young_collections(client.get("/metrics").text)
+    assert after > before
 
 
 def test_a_replica_started_without_its_environment_says_so() -> None:
