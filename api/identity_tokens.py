@@ -3,6 +3,9 @@ and minted (HS256, short-lived) by the console for the person signed in to it.
 
 Only the configured algorithm is accepted, so `alg: none` and algorithm swaps fail like a bad
 signature. Failures carry a reason fit for a 401 body; the token itself is never logged.
+
+PyJWT (with cryptography, ~0.1 s of a replica's start) is imported where tokens are used, so a replica
+configured with keys only never loads it.
 """
 
 from __future__ import annotations
@@ -10,8 +13,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import Any
-
-import jwt
 
 from api.identity_roles import Role, parse_role
 
@@ -48,7 +49,11 @@ class TokenVerifier:
         leeway_s: float = 10.0,
     ) -> None:
         self.secret = secret or None
-        self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300) if jwks_url else None
+        self.jwks = None
+        if jwks_url:
+            import jwt
+
+            self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300)
         self.audience = audience
         self.issuer = issuer or None
         self.role_claim = role_claim
@@ -64,12 +69,16 @@ class TokenVerifier:
 
     def needs_network(self, token: str) -> bool:
         """True when checking `token` may fetch the JWKS (then call `verify` from a worker thread)."""
+        import jwt
+
         try:
             return self.jwks is not None and jwt.get_unverified_header(token).get("alg") == "RS256"
         except jwt.PyJWTError:
             return False
 
     def verify(self, token: str) -> TokenIdentity:
+        import jwt
+
         try:
             key, algorithm = self._key_for(token, jwt.get_unverified_header(token))
             claims = jwt.decode(
@@ -117,6 +126,8 @@ class TokenVerifier:
         return TokenIdentity(name, next((role for role in roles if role is not None), None))
 
     def _key_for(self, token: str, header: dict[str, Any]) -> tuple[Any, str]:
+        import jwt
+
         algorithm = header.get("alg")
         if algorithm == "HS256" and self.secret:
             return self.secret, algorithm
@@ -143,6 +154,8 @@ def mint(
     audience: str = DEFAULT_AUDIENCE,
 ) -> str:
     """A short-lived HS256 token for `name` acting as `role` (the console signs its users' calls)."""
+    import jwt
+
     now = int(time.time())
     claims = {"sub": name, "role": role.value, "aud": audience, "iss": CONSOLE_ISSUER}
     return jwt.encode({**claims, "iat": now, "nbf": now, "exp": now + ttl_s}, secret, algorithm="HS256")
