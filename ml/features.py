@@ -87,16 +87,34 @@ class FeatureBuilder:
         ]
         self.feature_names = names + [feature.name for feature, _ in self._engineered]
         self.categorical_indices = [i for i, spec in enumerate(schema.features) if spec.kind == "categorical"]
+        # The ratios are computed together, in one division of column sets: the same cells, a fifth of
+        # the numpy calls (the build of one row is most of a single-row request's own work).
+        ratios = [
+            (len(names) + offset, inputs)
+            for offset, (feature, inputs) in enumerate(self._engineered)
+            if feature.compute is _ratio
+        ]
+        self._ratio_columns = [column for column, _ in ratios]
+        self._ratio_numerators = [inputs[0] for _, inputs in ratios]
+        self._ratio_denominators = [inputs[1] for _, inputs in ratios]
+        self._others = [
+            (len(names) + offset, feature, inputs)
+            for offset, (feature, inputs) in enumerate(self._engineered)
+            if feature.compute is not _ratio
+        ]
 
     def build(self, raw: np.ndarray) -> np.ndarray:
         """Return the model matrix; `raw` is not modified."""
         matrix = np.empty((raw.shape[0], len(self.feature_names)))
-        width = raw.shape[1]
-        matrix[:, :width] = raw
+        matrix[:, : raw.shape[1]] = raw
         if self._days_employed is not None:
             column = matrix[:, self._days_employed]
             column[column == DAYS_EMPLOYED_PLACEHOLDER] = np.nan
         with np.errstate(divide="ignore", invalid="ignore"):
-            for offset, (feature, inputs) in enumerate(self._engineered):
-                matrix[:, width + offset] = feature.compute(*(matrix[:, i] for i in inputs))
+            if self._ratio_columns:
+                matrix[:, self._ratio_columns] = _ratio(
+                    matrix[:, self._ratio_numerators], matrix[:, self._ratio_denominators]
+                )
+            for column_index, feature, inputs in self._others:
+                matrix[:, column_index] = feature.compute(*(matrix[:, i] for i in inputs))
         return matrix

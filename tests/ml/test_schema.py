@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from ml.features import FeatureBuilder
+from ml.features import ENGINEERED, FeatureBuilder
 from ml.generate import generate_applications
 from ml.schema import ColumnEncoder, encode_frame, infer_schema
 
@@ -120,6 +120,24 @@ def test_engineered_features(frame, schema):
     np.testing.assert_allclose(matrix[:, col], expected, equal_nan=True)
     days = matrix[:, names.index("DAYS_EMPLOYED")]
     assert not np.any(days == 365_243) and np.isnan(days).sum() == (frame["DAYS_EMPLOYED"] == 365_243).sum()
+
+
+def test_each_engineered_feature_is_its_own_definition_to_the_bit(frame, schema):
+    """The builder computes the ratios together (one division of column sets); every engineered column
+    must still be exactly its feature's own `compute` of its inputs, zeros and missing values included,
+    for a batch and for one row (the API's /predict)."""
+    raw = encode_frame(frame, schema)
+    index = {name: i for i, name in enumerate(schema.names())}
+    raw[::7, index["AMT_ANNUITY"]] = 0.0
+    raw[::5, index["AMT_INCOME_TOTAL"]] = np.nan
+    builder = FeatureBuilder(schema)
+    for rows in (raw, raw[7:8], raw[5:6]):
+        matrix = builder.build(rows)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for feature in ENGINEERED:
+                expected = feature.compute(*(matrix[:, index[name]] for name in feature.inputs))
+                built = matrix[:, builder.feature_names.index(feature.name)]
+                assert np.array_equal(built.view(np.uint64), expected.view(np.uint64)), feature.name
 
 
 def test_generic_csv_gets_no_home_credit_features():
