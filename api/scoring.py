@@ -127,10 +127,8 @@ class LoggedFeatures:
 
     def __init__(self, served: LoadedModel, raw: np.ndarray) -> None:
         self.raw = raw
-        self.names = served.model.schema.names()
-        self.categories = [
-            spec.categories if spec.kind == "categorical" else None for spec in served.model.schema.features
-        ]
+        self.names = served.model.encoder.names
+        self.categories = served.model.encoder.categories
 
     def __len__(self) -> int:
         return len(self.raw)

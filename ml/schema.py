@@ -199,6 +199,9 @@ class ColumnEncoder:
         self.width = len(schema.features)
         self.names = schema.names()
         self.index = {name: i for i, name in enumerate(self.names)}
+        self.categories = [
+            spec.categories if spec.kind == "categorical" else None for spec in schema.features
+        ]
         self._codes = [
             {category: float(code) for code, category in enumerate(spec.categories)}
             for spec in schema.features
