@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import sys
 
-from api.runtime import block_unused_imports, missing_replica_env, pause_collection
+from api.runtime import block_unused_imports, missing_replica_env, pause_collection, share_the_gil
 
 
 def main(argv: list[str] | None = None) -> None:
     pause_collection()  # until the lifespan's settle_heap, once the model is loaded
     block_unused_imports()
+    share_the_gil()
     import uvicorn
 
     from api.core.config import get_settings
