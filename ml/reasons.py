@@ -145,7 +145,7 @@ class ReasonExplainer:
         order = np.argsort(-per_code, axis=1, kind="stable")[:, : self.max_reasons]
         values = np.take_along_axis(per_code, order, axis=1)
         entries = [
-            (entry.code, entry.text, inputs)
+            (entry.code, entry.text, list(inputs))  # one list per code, shared by the rows' answers
             for entry, inputs in zip(self._entries, self._inputs, strict=True)
         ]
         return [
@@ -153,7 +153,7 @@ class ReasonExplainer:
                 {
                     "code": entries[i][0],
                     "text": entries[i][1],
-                    "features": list(entries[i][2]),
+                    "features": entries[i][2],
                     "contribution": round(value, 4),
                 }
                 for i, value in zip(codes, row, strict=True)

@@ -230,7 +230,7 @@ def _batch_json(served: LoadedModel, scored: Scored) -> Iterator[bytes]:
     while block := list(itertools.islice(rows, RESPONSE_BLOCK_ROWS)):
         text = ",".join(
             f'{{"row":{row},"probability":{p!r},"decision":"{d}","risk_band":"{b}"{m}'
-            + (f',"reasons":{json.dumps(r, separators=(",", ":"))}}}' if r is not None else "}")
+            + (f',"reasons":{orjson.dumps(r).decode()}}}' if r is not None else "}")
             for row, p, d, b, r, m in block
         )
         yield (separator + text).encode()
