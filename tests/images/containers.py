@@ -24,6 +24,9 @@ IMAGE_TAG = os.environ.get("IMAGE_TAG", "local")
 SERVICES = ("api", "app", "mlflow")
 MEMORY_LIMIT = "512m"
 MEMORY_LIMIT_BYTES = 512 * 1024 * 1024
+# Room a container's processes keep below the limit: what a challenger's shadow scoring adds to the
+# API (50-64 MB, bench/README.md).
+HEADROOM_MB = 64
 CGROUP = Path("/sys/fs/cgroup")
 # A container's memory high-water mark: cgroup v1 (this machine), then cgroup v2 (systemd or cgroupfs).
 PEAK_FILES = (
@@ -182,3 +185,36 @@ class Container:
 
     def remove(self) -> None:
         docker("rm", "-f", self.name, check=False, timeout=60)
+
+
+class AnonymousPeak:
+    """A container's anonymous memory (what an OOM kill is about), sampled in a thread while in use:
+    cgroup v1 keeps a high-water mark of usage only, and usage counts page cache (files the container
+    wrote or read, such as MLflow's artifacts or a spooled upload), which the kernel reclaims at the
+    limit instead of killing anything, so usage reaches 512 MB in runs where nothing was short."""
+
+    def __init__(self, container: Container, interval_s: float = 0.05) -> None:
+        self.container, self.interval_s, self.peak = container, interval_s, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.peak = max(self.peak, self.container.anonymous_memory_bytes())
+            except (OSError, RuntimeError):  # the container is gone: its last samples stand
+                return
+
+    def start(self) -> AnonymousPeak:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> AnonymousPeak:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

@@ -22,6 +22,7 @@ import yaml
 
 from tests.deploy.deploy_helpers import LocalBlueprint
 from tests.images.containers import (
+    AnonymousPeak,
     Container,
     ImageBuild,
     docker_unavailable,
@@ -109,12 +110,17 @@ def blueprint(tmp_path_factory: pytest.TempPathFactory) -> LocalBlueprint:
     return LocalBlueprint(tmp_path_factory.mktemp("image-blueprint"))
 
 
+# The anonymous memory of each shared container, sampled from its start to the session's end.
+ANONYMOUS_PEAKS: dict[str, AnonymousPeak] = {}
+
+
 @pytest.fixture(scope="session")
 def containers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Container]]:
     """Every container of the session, removed at the end (test_zz_memory reads their memory first)."""
     started: dict[str, Container] = {}
     yield started
-    for container in started.values():
+    for service, container in started.items():
+        ANONYMOUS_PEAKS[service].stop()
         container.remove()
 
 
@@ -126,6 +132,7 @@ def _start(
     container = Container(service, name, f"http://127.0.0.1:{port}", {**env, "PORT": str(port)}, **kw)
     containers[service] = container
     container.start(workdir / f"{service}.env")
+    ANONYMOUS_PEAKS[service] = AnonymousPeak(container, interval_s=0.25).start()
     return container
 
 

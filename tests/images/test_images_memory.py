@@ -14,7 +14,6 @@ all passed it and the replica was OOM-killed here (anonymous memory 494 MB and r
 from __future__ import annotations
 
 import io
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,13 +25,12 @@ import pandas as pd
 import pytest
 
 from tests.deploy.deploy_helpers import LocalBlueprint
-from tests.images.containers import MEMORY_LIMIT_BYTES, Container
+from tests.images.containers import HEADROOM_MB, MEMORY_LIMIT_BYTES, AnonymousPeak, Container
 from tests.images.fixtures import Versions
 from tests.servers import free_port
 
 pytestmark = [pytest.mark.images, pytest.mark.slow, pytest.mark.timeout(1800)]
 
-HEADROOM_MB = 64
 UPLOADS = 5
 
 
@@ -53,26 +51,6 @@ def lone_api(
         yield container
     finally:
         container.remove()
-
-
-class AnonymousPeak:
-    """The container's anonymous memory, sampled every 50 ms while in use."""
-
-    def __init__(self, container: Container) -> None:
-        self.container, self.peak, self._stop = container, 0, threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.05):
-            self.peak = max(self.peak, self.container.anonymous_memory_bytes())
-
-    def __enter__(self) -> AnonymousPeak:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def _csv_files(directory: Path) -> tuple[bytes, Path]:

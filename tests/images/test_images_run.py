@@ -18,8 +18,8 @@ import httpx
 import pandas as pd
 import pytest
 
-from tests.images.containers import MEMORY_LIMIT_BYTES, Container
-from tests.images.fixtures import API_GATE_MIN_AUC, BUCKET, REPORT, Versions, _boto_keys
+from tests.images.containers import HEADROOM_MB, MEMORY_LIMIT_BYTES, Container
+from tests.images.fixtures import ANONYMOUS_PEAKS, API_GATE_MIN_AUC, BUCKET, REPORT, Versions, _boto_keys
 from tests.servers import ROOT
 from tests.utils import headless_chromium
 
@@ -181,10 +181,19 @@ def test_a_console_page_renders_in_chromium_against_the_api_container(
 
 
 def test_zz_no_container_was_oom_killed(containers: dict[str, Container]) -> None:
-    """Last: every container still runs, none was OOM-killed, each peak is reported (and under 512 MB)."""
+    """Last: every container still runs under its 512 MB limit, none was OOM-killed, and what its
+    processes held (anonymous memory, sampled all session) stayed HEADROOM_MB below the limit. The
+    cgroup's usage peak, page cache included, is reported too: it may reach the limit (MLflow's
+    container writes every artifact to its own disk) without anything being short, as in the run of
+    2026-11-30 05:26 (usage 512 MB, not OOM-killed)."""
     assert set(containers) == {"mlflow", "api", "app"}, set(containers)
     for service, container in containers.items():
-        peak = container.peak_memory_bytes()
-        REPORT[service] = {"peak MB": round(peak / 2**20), "OOM-killed": container.oom_killed()}
+        anonymous = ANONYMOUS_PEAKS[service].peak
+        REPORT[service] = {
+            "anonymous peak MB": round(anonymous / 2**20),
+            "usage peak MB": round(container.peak_memory_bytes() / 2**20),
+            "OOM-killed": container.oom_killed(),
+        }
+    for service, container in containers.items():
         assert container.running() and not container.oom_killed(), f"{service}:\n{container.logs()}"
-        assert peak < MEMORY_LIMIT_BYTES
+        assert 0 < ANONYMOUS_PEAKS[service].peak < MEMORY_LIMIT_BYTES - HEADROOM_MB * 2**20, REPORT
