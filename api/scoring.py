@@ -155,9 +155,8 @@ def judge_absent(check: MissingCheck, mask: np.ndarray, row: int | None) -> Abse
     when params.yaml scoring.missing refuses it."""
     if not mask.any():
         return NOTHING_ABSENT
-    absence = check.assess(mask.reshape(1, -1))
-    share = float(absence.shares[0])
-    if absence.refused[0]:
+    share, refused = check.judge(mask)
+    if refused:
         raise InputError(check.errors(mask, share, row), check.refusal(mask, share))
     return Absent(check.features(mask), share, check.summary(mask, share))
 

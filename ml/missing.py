@@ -70,6 +70,12 @@ class MissingCheck:
             refused |= shares > self.params.max_importance_share + 1e-12
         return Absence(mask, shares, refused)
 
+    def judge(self, row: np.ndarray) -> tuple[float, bool]:
+        """One mask row (a record, a CSV or book header): its absent features' importance share, and
+        whether the policy refuses it."""
+        absence = self.assess(row.reshape(1, -1))
+        return float(absence.shares[0]), bool(absence.refused[0])
+
     def features(self, row: np.ndarray) -> list[str]:
         """The absent features of one mask row, most important first."""
         names: list[str] = self.ordered_names[row[self.order]].tolist()

@@ -172,9 +172,8 @@ def check_header(columns: Sequence[str], model: ScoringModel, missing: MissingPa
     absent = check.absent_from(columns)
     if not absent.any():
         return ""
-    judged = check.assess(absent.reshape(1, -1))
-    share = float(judged.shares[0])
-    if judged.refused[0]:
+    share, refused = check.judge(absent)
+    if refused:
         raise BookError(f"{where}: {check.refusal(absent, share)}")
     return f"{where}: {check.summary(absent, share)}"
 
