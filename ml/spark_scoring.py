@@ -13,6 +13,7 @@ Scores and errors come out of one pass: the pass is persisted to disk and writte
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import sys
@@ -119,7 +120,7 @@ class CsvScorer:
             # A batch holds consecutive lines of one or more blocks: score each block's run of lines.
             keys = list(zip(batch["path"], batch["block"], strict=True))
             starts = [0] + [i for i in range(1, len(keys)) if keys[i] != keys[i - 1]] + [len(keys)]
-            for begin, end in itertools_pairs(starts):
+            for begin, end in itertools.pairwise(starts):
                 path, block = keys[begin]
                 before = seen.get((path, block), 0)
                 seen[(path, block)] = before + end - begin
@@ -147,10 +148,6 @@ class ParquetScorer:
                 frame = part.drop(columns=["path", "row_index"]).reset_index(drop=True)
                 rows = part["row_index"].to_numpy(dtype=np.int64) + 1
                 yield from _as_pass(score_chunk(model, frame, rows, _file_name(path), 1))
-
-
-def itertools_pairs(values: list[int]) -> Iterator[tuple[int, int]]:
-    return zip(values[:-1], values[1:], strict=True)
 
 
 def _csv_pass(
